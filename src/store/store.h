@@ -1,0 +1,88 @@
+// The one storage interface. Backends: SQLite (embedded default, WAL) and PostgreSQL 15 (libpq).
+// Services write portable SQL with '?' placeholders; a backend rewrites them for its driver.
+// Portable types in SQL text: INTEGER (64-bit), TEXT, BLOB, written as `{{blob}}` in migrations
+// (BLOB on SQLite, BYTEA on PostgreSQL), and `{{autoid}}` for an auto-increment primary key.
+//
+// Durability: Commit() returns only after the data is durable (SQLite WAL with
+// synchronous=FULL; PostgreSQL synchronous_commit=on). Acknowledged data survives kill -9.
+//
+// Thread safety: Database is thread-safe (it hands out connections from a pool); a Transaction
+// belongs to one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/bytes.h"
+
+namespace gmpki::store {
+
+struct Null {
+  bool operator==(const Null&) const = default;
+};
+using Value = std::variant<Null, std::int64_t, std::string, Bytes>;
+
+class Row {
+ public:
+  explicit Row(std::vector<Value> v) : values_(std::move(v)) {}
+  std::size_t size() const { return values_.size(); }
+  bool IsNull(std::size_t i) const { return std::holds_alternative<Null>(values_.at(i)); }
+  // REQUIRES: the column holds that type (an INTEGER column read as Int, etc.).
+  std::int64_t Int(std::size_t i) const;
+  const std::string& Text(std::size_t i) const;
+  const Bytes& Blob(std::size_t i) const;
+  const Value& at(std::size_t i) const { return values_.at(i); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;  // rolls back if neither Commit nor Rollback was called
+  // Runs a statement. Returns the number of rows changed. kAlreadyExists on a unique or
+  // primary-key violation (so callers can retry a random serial), kStorageFailure otherwise.
+  virtual Result<std::int64_t> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  virtual Result<std::vector<Row>> Query(std::string_view sql,
+                                         const std::vector<Value>& params = {}) = 0;
+  // Convenience: the first row or std::nullopt.
+  Result<std::optional<Row>> QueryOne(std::string_view sql, const std::vector<Value>& params = {});
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
+};
+
+enum class Backend { kSqlite, kPostgres };
+
+// A versioned schema change. Versions are global across the project, strictly increasing;
+// each component registers its migrations in its own file under src/store/migrations/.
+// PERSISTENT: a released migration is never edited, only followed by a new one.
+struct Migration {
+  int version;
+  std::string name;
+  std::string sql;  // may hold several statements separated by ';'
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Backend backend() const = 0;
+  // Begins a transaction. On PostgreSQL the isolation level is SERIALIZABLE when `serializable`.
+  virtual Result<std::unique_ptr<Transaction>> Begin(bool serializable = false) = 0;
+  // Applies migrations whose version is above the stored one, each in its own transaction,
+  // recording them in the table schema_migrations(version, name, applied_unix). Safe to call
+  // concurrently from several nodes (PostgreSQL takes an advisory lock).
+  Status Migrate(const std::vector<Migration>& migrations);
+  // Highest applied migration version, 0 if none.
+  Result<int> SchemaVersion();
+};
+
+// "sqlite:/path/to/file.db" or "postgresql://user@host:port/db" (any libpq connection URI or
+// "postgres:" + keyword/value string).
+Result<std::unique_ptr<Database>> OpenDatabase(std::string_view url);
+
+}  // namespace gmpki::store
