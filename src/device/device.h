@@ -65,6 +65,12 @@ class Session {
 
   // SDF_GenerateRandom.
   virtual Result<Bytes> GenerateRandom(std::size_t n) = 0;
+
+  // A key-encryption key derived inside the device from its master key for one named purpose
+  // (like SDF_GenerateKeyWithKEK): used to wrap material that must live outside the device,
+  // such as the TLS private keys (OpenSSL 3.0 cannot do TLS with SM2). Same context, same key;
+  // `length` 16..64. The master key itself is never returned.
+  virtual Result<SecretBytes> DeriveWrappingKey(std::string_view context, std::size_t length) = 0;
 };
 
 class CryptoDevice {
