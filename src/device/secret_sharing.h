@@ -7,6 +7,11 @@
 //   gmpki-share-v1:<k>:<n>:<x>:<set-id hex16>:<y hex>:<kcv hex16>:<checksum hex16>
 // where kcv = first 8 bytes of HMAC-SM3(secret, "gmpki master key check value"), set-id ties
 // shares of one split together, and checksum = first 8 bytes of SM3 over the preceding text.
+// Precisely: <k>, <n>, <x> are decimal without leading zeros; hex is written lower case (and
+// read in either case); the checksum covers the exact characters from "gmpki-share-v1" up to
+// but not including the ':' before the checksum. Leading and trailing ASCII whitespace (a
+// pasted newline) is ignored when parsing. Coefficients of the polynomials are drawn from
+// crypto::RandomFill; the field is GF(2^8) with the AES polynomial (FIPS 197 section 4).
 #pragma once
 
 #include <string>
@@ -35,5 +40,10 @@ Result<Share> ParseShare(std::string_view text);
 // than k shares, duplicates or mixed sets are given; kIntegrityFailure when the rebuilt secret
 // does not match the key check value (a share's y was altered with a consistent checksum).
 Result<SecretBytes> CombineShares(const std::vector<std::string>& shares);
+
+// Writes a share in the text format above, computing its checksum. SplitSecret uses it; tests
+// use it to build shares whose checksum is consistent but whose content is wrong.
+// REQUIRES: set_id and kcv are 8 bytes, y non-empty.
+std::string FormatShare(const Share& share);
 
 }  // namespace gmpki::device

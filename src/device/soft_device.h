@@ -32,6 +32,9 @@ class SoftDevice final : public CryptoDevice {
   struct Impl;
 
  private:
+  // Test-only access (soft_device_internal.h); compiled into the test binary, not the library.
+  friend class SoftDeviceTestPeer;
+
   explicit SoftDevice(std::unique_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };

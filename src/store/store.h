@@ -8,6 +8,22 @@
 //
 // Thread safety: Database is thread-safe (it hands out connections from a pool); a Transaction
 // belongs to one thread.
+//
+// Transactions (both backends behave the same; src/store/README.md has the details):
+// - Begin() is a write transaction. On SQLite it is BEGIN IMMEDIATE: it takes the single write
+//   lock up front (waiting up to the 10 s busy timeout), so a read-then-write transaction never
+//   fails on a lock upgrade. Writers in one process queue in order; readers are not blocked.
+//   REQUIRES: a thread holds at most one write transaction per Database (SQLite has a single
+//   writer; a second Begin() on the same thread returns kFailedPrecondition there).
+// - BeginReadOnly() is for lookups: many run at once, alongside a writer, on both backends.
+// - After any failed statement the transaction is aborted (as PostgreSQL does): further
+//   Exec/Query return kFailedPrecondition, Commit rolls back and returns kFailedPrecondition.
+//   Retry (e.g. a new random serial after kAlreadyExists) in a new transaction.
+// - Error codes: kAlreadyExists (unique/primary key), kConflict (PostgreSQL serialization
+//   failure or deadlock: retry the whole transaction), kUnavailable (connection lost, server
+//   down, lock wait timed out), kInvalidArgument (placeholder count, several statements in one
+//   Exec), kStorageFailure (anything else, including foreign-key and NOT NULL violations).
+// - Exec and Query take exactly one statement.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +89,10 @@ class Database {
   virtual Backend backend() const = 0;
   // Begins a transaction. On PostgreSQL the isolation level is SERIALIZABLE when `serializable`.
   virtual Result<std::unique_ptr<Transaction>> Begin(bool serializable = false) = 0;
+  // Begins a read-only transaction that sees one consistent snapshot and never waits for a
+  // writer (SQLite WAL deferred transaction; PostgreSQL BEGIN READ ONLY, REPEATABLE READ).
+  // Writes in it fail. The default, for other implementations, is Begin().
+  virtual Result<std::unique_ptr<Transaction>> BeginReadOnly() { return Begin(); }
   // Applies migrations whose version is above the stored one, each in its own transaction,
   // recording them in the table schema_migrations(version, name, applied_unix). Safe to call
   // concurrently from several nodes (PostgreSQL takes an advisory lock).
@@ -81,7 +101,14 @@ class Database {
   Result<int> SchemaVersion();
 };
 
-// "sqlite:/path/to/file.db" or "postgresql://user@host:port/db" (any libpq connection URI or
+// Rewrites a migration's portable SQL for `backend`: `{{blob}}` -> BLOB / BYTEA, `{{autoid}}` ->
+// "INTEGER PRIMARY KEY AUTOINCREMENT" / "BIGSERIAL PRIMARY KEY", and on PostgreSQL the word
+// INTEGER -> BIGINT (portable INTEGER is 64-bit). Text in quotes and comments is left alone.
+// kInvalidArgument on an unknown `{{...}}`.
+Result<std::string> PortableSql(Backend backend, std::string_view sql);
+
+// "sqlite:/path/to/file.db" (the file is created if absent) or
+// "postgresql://user@host:port/db" (any libpq connection URI or
 // "postgres:" + keyword/value string).
 Result<std::unique_ptr<Database>> OpenDatabase(std::string_view url);
 

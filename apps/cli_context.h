@@ -1,0 +1,52 @@
+// Shared state of one `gmpki` invocation: global options, the opened node, the acting
+// operator, and output helpers (text or --json).
+#pragma once
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "services/node/node.h"
+
+namespace gmpki::cli {
+
+struct Globals {
+  std::string home;
+  bool json = false;
+  std::string operator_name;
+  std::string credentials_dir;
+  std::vector<std::string> share_files;
+};
+
+class Context {
+ public:
+  explicit Context(Globals g) : g_(std::move(g)) {}
+  const Globals& globals() const { return g_; }
+  // Opens the home once (self-tests, shares, device, database).
+  Result<node::Node*> Node();
+  // Authenticates the acting operator: --operator (with --credentials or the demo credentials),
+  // or, on a demo home, the demo operator holding `needed`.
+  Result<services::Actor> Actor(services::Role needed);
+  // Signs an audit checkpoint after a command that changed something.
+  void Checkpoint();
+
+ private:
+  Globals g_;
+  std::unique_ptr<node::Node> node_;
+};
+
+// Prints `j` (with --json) or `text`; returns exit code 0.
+int Emit(const Context& c, const nlohmann::json& j, const std::string& text);
+// Prints the error ("error: <slug>: message", or a problem-like JSON object with --json) to
+// stderr and returns the catalogue's exit code.
+int Fail(const Context& c, const Error& e);
+
+Result<std::string> ReadTextFile(const std::string& path);
+Status WriteOutput(const std::string& path, ByteView data);
+
+}  // namespace gmpki::cli

@@ -1,0 +1,177 @@
+// gmpki-server: every service of a node, chosen by configuration. Wiring only: open the home,
+// build the routers, start the HTTPS server (operator API, mutual TLS) and the plain-HTTP
+// server (self-protecting protocols: CRL download now), sign audit checkpoints periodically,
+// stop cleanly on SIGINT/SIGTERM.
+#include <csignal>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "base/log.h"
+#include "net/server.h"
+#include "services/ca/ca_routes.h"
+#include "services/node/node.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::mutex g_mu;
+std::condition_variable g_cv;
+
+void OnSignal(int) {
+  g_stop = true;
+  g_cv.notify_all();
+}
+
+bool SplitHostPort(const std::string& hp, std::string* host, std::uint16_t* port) {
+  auto c = hp.rfind(':');
+  if (c == std::string::npos) return false;
+  *host = hp.substr(0, c);
+  try {
+    int p = std::stoi(hp.substr(c + 1));
+    if (p < 0 || p > 65535) return false;
+    *port = static_cast<std::uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+
+}  // namespace
+
+extern const char* const kGmpkiOpenApiJson;
+
+int main(int argc, char** argv) {
+  CLI::App app{"gmpki-server: CA, RA, KM, verification and application security services"};
+  std::string home, listen, http_listen, port_file;
+  std::vector<std::string> share_files;
+  app.add_option("--home", home, "Deployment home directory")->required();
+  app.add_option("--listen", listen, "HTTPS address HOST:PORT (default: from gmpki.toml)");
+  app.add_option("--http-listen", http_listen, "Plain HTTP address HOST:PORT (default: from gmpki.toml)");
+  app.add_option("--share-file", share_files, "Custodian share file (repeat k times; default: configured)");
+  app.add_option("--port-file", port_file, "Write the bound ports as JSON here once listening (for scripts)");
+  CLI11_PARSE(app, argc, argv);
+
+  using namespace gmpki;
+  std::vector<std::filesystem::path> shares(share_files.begin(), share_files.end());
+  auto node_r = node::Node::Open(home, shares);
+  if (!node_r.ok()) {
+    std::cerr << "gmpki-server: cannot start: " << node_r.error().ToString() << "\n";
+    return node_r.error().info().exit_code;
+  }
+  auto& node = **node_r;
+  const auto& cfg = node.config();
+  if (listen.empty()) listen = cfg.listen;
+  if (http_listen.empty()) http_listen = cfg.http_listen;
+
+  auto metrics = std::make_shared<net::MetricsRegistry>();
+  ca::ApiDeps deps;
+  deps.ca = &node.ca();
+  deps.operators = &node.operators();
+  deps.db = &node.db();
+  deps.verify_audit = [&node] { return node.VerifyAudit(); };
+  deps.openapi_json = kGmpkiOpenApiJson;
+  net::Router api;
+  if (auto st = ca::AddCaApiRoutes(api, deps); !st.ok()) {
+    std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+    return 10;
+  }
+  net::Router plain;
+  if (auto st = ca::AddCaPublicRoutes(plain, node.ca()); !st.ok()) {
+    std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+    return 10;
+  }
+
+  auto tls = node.LoadServerTls();
+  if (!tls.ok()) {
+    std::cerr << "gmpki-server: cannot load TLS material: " << tls.error().ToString() << "\n";
+    return tls.error().info().exit_code;
+  }
+  net::ServerConfig https_cfg;
+  if (!SplitHostPort(listen, &https_cfg.host, &https_cfg.port)) {
+    std::cerr << "gmpki-server: --listen must be HOST:PORT\n";
+    return 2;
+  }
+  https_cfg.threads = cfg.threads;
+  https_cfg.max_body_bytes = cfg.max_body_bytes;
+  https_cfg.name = "https";
+  https_cfg.metrics = metrics;
+  net::TlsServerConfig tc;
+  tc.cert_chain_pem = tls->cert_chain_pem;
+  tc.key_pem = std::move(tls->key_pem);
+  tc.key_passphrase = std::move(tls->passphrase);
+  tc.client_ca_pem = tls->client_ca_pem;
+  // Optional at the TLS layer so /healthz and /metrics stay reachable; every /api route
+  // requires an enrolled operator certificate (401 problem otherwise).
+  tc.client_cert_mode = net::ClientCertMode::kOptional;
+  https_cfg.tls = std::move(tc);
+  net::HttpServer https(std::move(https_cfg), std::move(api));
+  auto db_check = [&node]() -> Status {
+    GMPKI_ASSIGN_OR_RETURN(auto tx, node.db().BeginReadOnly());
+    GMPKI_RETURN_IF_ERROR(tx->Query("SELECT 1"));
+    return OkStatus();
+  };
+  https.AddHealthCheck("database", db_check);
+
+  std::unique_ptr<net::HttpServer> http;
+  if (!http_listen.empty()) {
+    net::ServerConfig http_cfg;
+    if (!SplitHostPort(http_listen, &http_cfg.host, &http_cfg.port)) {
+      std::cerr << "gmpki-server: --http-listen must be HOST:PORT\n";
+      return 2;
+    }
+    http_cfg.threads = 2;
+    http_cfg.name = "http";
+    http_cfg.metrics = metrics;
+    http = std::make_unique<net::HttpServer>(std::move(http_cfg), std::move(plain));
+    http->AddHealthCheck("database", db_check);
+  }
+  if (auto st = https.Start(); !st.ok()) {
+    std::cerr << "gmpki-server: cannot listen on " << listen << ": " << st.error().ToString() << "\n";
+    return st.error().info().exit_code;
+  }
+  if (http) {
+    if (auto st = http->Start(); !st.ok()) {
+      std::cerr << "gmpki-server: cannot listen on " << http_listen << ": " << st.error().ToString() << "\n";
+      return st.error().info().exit_code;
+    }
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::string https_host = listen.substr(0, listen.rfind(':'));
+  std::string http_host = http_listen.substr(0, http_listen.rfind(':'));
+  std::cout << "gmpki-server: node " << cfg.node_name << " (" << cfg.deployment << ") serving\n"
+            << "  operator API  https://" << https_host << ":" << https.BoundPort() << "/api/v1 (mutual TLS)\n";
+  if (http) std::cout << "  CRL download  http://" << http_host << ":" << http->BoundPort() << "/crl/<ca>.crl\n";
+  std::cout << std::flush;
+  if (!port_file.empty()) {
+    std::ofstream pf(port_file + ".tmp");
+    pf << "{\"https\": " << https.BoundPort() << ", \"http\": " << (http ? http->BoundPort() : 0) << "}\n";
+    pf.close();
+    std::filesystem::rename(port_file + ".tmp", port_file);
+  }
+  log::Info("server started: https port {}, http port {}", https.BoundPort(), http ? http->BoundPort() : 0);
+
+  // Periodic audit checkpoints keep the unsigned tail of the audit log short (CC-FAU).
+  while (!g_stop) {
+    std::unique_lock<std::mutex> lock(g_mu);
+    g_cv.wait_for(lock, std::chrono::seconds(cfg.checkpoint_interval_seconds), [] { return g_stop.load(); });
+    lock.unlock();
+    if (auto st = node.CheckpointAudit(); !st.ok()) {
+      log::Error("audit checkpoint failed: {}", st.error().ToString());
+    }
+  }
+  log::Info("stopping");
+  if (http) http->Stop();
+  https.Stop();
+  (void)node.CheckpointAudit();
+  return 0;
+}

@@ -1,0 +1,20 @@
+// Internal to src/crypto and its tests: SM2 operations with a caller-chosen ephemeral k. They
+// exist only to reproduce the worked examples of GB/T 32918.5 (Annex A signature, Annex C
+// encryption) bit for bit. Production code must never choose k: a repeated or predictable k
+// reveals the private key.
+#pragma once
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "crypto/sm2.h"
+
+namespace gmpki::crypto::internal {
+
+// GB/T 32918.2-2016 6.1 steps A4..A7 with the given 32-byte k. kInvalidArgument if k is not in
+// [1, n-1] or leads to r = 0, r + k = n or s = 0 (the standard's "return to A3").
+Result<Bytes> Sm2SignDigestWithK(const Sm2PrivateKey& key, ByteView e32, ByteView k32);
+
+// GB/T 32918.4-2016 6.1 steps A2..A8 with the given 32-byte k, encoded as GM/T 0009 SM2Cipher.
+Result<Bytes> Sm2EncryptWithK(const Sm2PublicKey& pub, ByteView plaintext, ByteView k32);
+
+}  // namespace gmpki::crypto::internal

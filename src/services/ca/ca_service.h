@@ -1,0 +1,210 @@
+// The certificate authority service (LD/T 02.1 §7.3.2; HI-01, CA-02, CA-03, CA-04): the CA
+// hierarchy (root or imported national root -> industry CA -> business CAs), certificate
+// issuance from PKCS#10, renewal, re-key, revocation with reason, hold and release, full and
+// delta CRLs, search and export, and the signed certificate trust list (CTL).
+//
+// Every operation: authorise the actor (services/core/roles.h) -> validate all input -> sign
+// in the crypto device -> one database transaction that stores the result AND its audit record
+// (audit/audit.h), so a failed audit write means the operation did not happen (CC-FAU). A
+// refused operation changes nothing and is itself audited with outcome failure.
+//
+// Thread safety: thread-safe; each call opens its own device session and transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "device/device.h"
+#include "services/ca/profiles.h"
+#include "services/core/roles.h"
+#include "store/store.h"
+#include "x509/certificate.h"
+#include "x509/crl.h"
+
+namespace gmpki::ca {
+
+// Migrations 200..299 are reserved for the CA.
+std::vector<store::Migration> CaMigrations();
+
+struct CaSettings {
+  std::string node = "node-1";
+  std::string public_base_url = "http://127.0.0.1:8080";  // CRL DP: <url>/crl/<ca>.crl
+  int crl_validity_hours = 24;
+};
+
+// PERSISTENT values of cas.status: "active", "pending" (key generated, certificate awaited from
+// an external root), "revoked", "disabled".
+struct CaRecord {
+  std::string name;
+  std::string parent;  // empty for a root
+  int depth = 0;       // root = 0
+  std::string kind;    // "root" | "national-root" | "industry" | "business"
+  std::string status;
+  bool external = false;     // imported certificate without a key in our device
+  std::string key_label;     // device key label, empty when external
+  Bytes cert_der;            // empty while pending
+  std::string subject;       // RFC 4514
+  std::string serial_hex;
+  std::int64_t not_before = 0, not_after = 0;
+};
+
+// PERSISTENT values of certificates.status: "good", "revoked", "hold".
+struct CertRecord {
+  std::string ca;
+  std::string serial_hex;  // upper-case
+  std::string subject;
+  std::string profile;
+  std::string status;
+  std::optional<int> revocation_reason;
+  std::optional<std::int64_t> revoked_unix;
+  std::int64_t not_before = 0, not_after = 0;
+  std::int64_t issued_unix = 0;
+  std::string requested_by;
+  Bytes der;
+};
+
+struct IdentityAttributes {
+  std::optional<std::string> resident_id;        // IdentifyCode residenterCardNumber
+  std::optional<std::string> passport;           // IdentifyCode passportNumber
+  std::optional<std::string> insurance_number;   // InsuranceNumber
+  std::optional<std::string> organization_code;  // OrganizationCode
+  std::optional<std::string> uscc;               // UnifiedSocialCreditCode
+  std::optional<std::string> ic_registration;    // ICRegistrationNumber
+  std::optional<std::string> tax_number;         // TaxationNumber
+};
+
+struct IssueRequest {
+  std::string ca;
+  std::string profile;
+  Bytes csr;  // PEM or DER PKCS#10
+  std::optional<int> validity_days;
+  IdentityAttributes identity;
+  std::vector<std::string> emails;     // subjectAltName
+  std::vector<std::string> dns_names;  // subjectAltName
+};
+
+struct IssuedCertificate {
+  CertRecord record;
+  std::string pem;
+};
+
+struct CertQuery {
+  std::optional<std::string> ca;
+  std::optional<std::string> subject_contains;
+  std::optional<std::string> status;
+  std::optional<std::string> profile;
+  int limit = 100;  // 1..1000
+  int offset = 0;
+};
+
+enum class ExportFormat { kPem, kDer, kPkcs7Der, kPkcs7Pem };
+
+struct CrlResult {
+  std::uint64_t number = 0;
+  std::optional<std::uint64_t> delta_base;
+  std::size_t entries = 0;
+  Bytes der;
+  std::string pem;
+};
+
+class CaService {
+ public:
+  CaService(store::Database& db, device::CryptoDevice& device, const Clock& clock,
+            CaSettings settings);
+
+  // --- hierarchy (Permission kCaCreate) ---
+  // A self-signed root for test and demo deployments. kAlreadyExists for a used name.
+  Result<CaRecord> CreateRoot(const services::Actor& actor, const std::string& name,
+                              const std::string& subject_dn, int validity_days);
+  // A subordinate CA issued by `parent` (kind "industry" or "business"); path length and
+  // profile follow the kind. The parent must be active, hold its key and outlive the child.
+  Result<CaRecord> CreateSubordinate(const services::Actor& actor, const std::string& parent,
+                                     const std::string& name, const std::string& subject_dn,
+                                     const std::string& kind, int validity_days);
+  // Step 1 of joining the national system: the industry CA's key is generated in the device,
+  // the CA is stored as "pending" and its PKCS#10 request (PEM) is returned for the national
+  // root to sign.
+  Result<std::string> RequestExternalCertificate(const services::Actor& actor,
+                                                 const std::string& name,
+                                                 const std::string& subject_dn);
+  // Step 2: imports the national root certificate (as CA `root_name`, external, depth 0) and the
+  // certificate it issued to the pending CA `name`. Checks: the root is a self-signed CA whose
+  // signature verifies, the CA certificate chains to it under the GM/T rule, is a CA
+  // certificate, and certifies exactly the key held in the device for `name`.
+  Result<CaRecord> ImportExternalCertificate(const services::Actor& actor, const std::string& name,
+                                             const std::string& root_name, ByteView root_cert,
+                                             ByteView ca_cert);
+  Result<std::vector<CaRecord>> ListCas(const services::Actor& actor);
+  Result<CaRecord> GetCa(const std::string& name);
+  // The CA's chain, the CA first and the root last.
+  Result<std::vector<x509::Certificate>> CaChain(const std::string& name);
+
+  // --- certificates ---
+  Result<IssuedCertificate> Issue(const services::Actor& actor, const IssueRequest& request);
+  // Same subject, key, profile; a new serial and validity. The old certificate stays valid.
+  Result<IssuedCertificate> Renew(const services::Actor& actor, const std::string& ca,
+                                  const std::string& serial_hex, std::optional<int> validity_days);
+  // A new key for the same subject and profile; the old certificate is revoked (superseded).
+  Result<IssuedCertificate> Rekey(const services::Actor& actor, const std::string& ca,
+                                  const std::string& serial_hex, ByteView csr);
+  // kNotFound for an unknown serial; kConflict when already revoked; reason certificateHold and
+  // removeFromCRL are refused here (use Hold / Release).
+  Status Revoke(const services::Actor& actor, const std::string& ca, const std::string& serial_hex,
+                x509::RevocationReason reason);
+  Status Hold(const services::Actor& actor, const std::string& ca, const std::string& serial_hex);
+  Status Release(const services::Actor& actor, const std::string& ca, const std::string& serial_hex);
+  Result<CertRecord> GetCertificate(const services::Actor& actor, const std::string& ca,
+                                    const std::string& serial_hex);
+  Result<std::vector<CertRecord>> Search(const services::Actor& actor, const CertQuery& q);
+  // The certificate, optionally with its chain (leaf first, root last).
+  Result<Bytes> Export(const services::Actor& actor, const std::string& ca,
+                       const std::string& serial_hex, bool chain, ExportFormat format);
+
+  // --- CRLs (Permission kCrlIssue) ---
+  // A full CRL, or a delta CRL against the latest full CRL (kFailedPrecondition if none).
+  // CRL numbers are shared by full and delta CRLs of a CA and strictly increase.
+  Result<CrlResult> IssueCrl(const services::Actor& actor, const std::string& ca, bool delta);
+  // The latest CRL of the CA (public: served on the plain-HTTP address). kNotFound if none.
+  Result<Bytes> LatestCrl(const std::string& ca, bool delta);
+
+  // --- trust list (Permission kCtlIssue) ---
+  // Signs a CTL with the key of `ca` (the industry CA) listing every active CA certificate of
+  // the hierarchy (roots and imported national roots included). Returns the DER SignedCTL.
+  Result<Bytes> IssueCtl(const services::Actor& actor, const std::string& ca, int validity_days);
+
+ private:
+  struct Loaded;
+  template <class T>
+  Result<T> Audited(const services::Actor& actor, std::string action, std::string object,
+                    services::Permission permission,
+                    const std::function<Result<T>(store::Transaction&, audit::AuditEvent&)>& op);
+  Result<Loaded> LoadIssuer(store::Transaction& tx, const std::string& ca);
+  Result<IssuedCertificate> IssueWithin(store::Transaction& tx, const Loaded& issuer,
+                                        const Profile& profile, const x509::Name& subject,
+                                        const crypto::Sm2PublicKey& key,
+                                        const IssueRequest& request,
+                                        const std::string& requested_by,
+                                        audit::AuditEvent& event);
+  Result<CaRecord> CreateCaWithin(store::Transaction& tx, const services::Actor& actor,
+                                  const std::string& name, const std::string& subject_dn,
+                                  const std::string& kind, const std::string& parent,
+                                  int validity_days, audit::AuditEvent& event);
+  Status ChangeStatus(const services::Actor& actor, const std::string& ca,
+                      const std::string& serial_hex, const std::string& action,
+                      x509::RevocationReason reason);
+
+  store::Database& db_;
+  device::CryptoDevice& device_;
+  const Clock& clock_;
+  CaSettings settings_;
+};
+
+// Normalises a serial given by a user: strips "0x", ':' separators and leading zeros,
+// upper-cases. kInvalidArgument when not hex or longer than 20 octets.
+Result<std::string> NormalizeSerial(std::string_view serial);
+
+}  // namespace gmpki::ca

@@ -1,0 +1,60 @@
+// Node configuration: DIR/gmpki.toml. Every key is validated at start; an unknown key, a wrong
+// type or an out-of-range value is a kConfigInvalid error naming the key, and the node does not
+// start. Relative paths are resolved against the home directory.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace gmpki::services {
+
+struct Config {
+  std::filesystem::path home;
+
+  // [node]
+  std::string node_name = "node-1";
+  std::vector<std::string> roles = {"ca"};  // which services this node runs
+  std::string deployment = "ministry";      // ministry | province-1 | province-2 | city
+
+  // [database]
+  std::string database_url;  // default sqlite:<home>/gmpki.db
+
+  // [device]
+  std::string device_kind = "soft";
+  std::filesystem::path device_file;  // default <home>/device/keys.sealed
+  int device_threshold = 3;           // k of the master-key split
+  int device_shares = 5;              // n
+  std::vector<std::filesystem::path> share_files;  // demo homes only: custodian share files
+
+  // [server]
+  std::string listen = "127.0.0.1:8443";
+  std::string http_listen = "127.0.0.1:8080";
+  int threads = 4;
+  std::size_t max_body_bytes = 1 << 20;
+  std::filesystem::path tls_cert;       // default <home>/tls/server.pem (chain)
+  std::filesystem::path tls_key;        // default <home>/tls/server.key (encrypted PKCS#8)
+  std::filesystem::path tls_client_ca;  // default <home>/tls/ca.pem
+
+  // [ca]
+  std::string public_base_url = "http://127.0.0.1:8080";  // for CRL distribution points / AIA
+  int default_validity_days = 365;
+  int crl_validity_hours = 24;
+
+  // [audit]
+  int checkpoint_interval_seconds = 60;
+
+  bool demo = false;  // [node] demo = true: demo credentials and shares are kept under home
+
+  // Loads and validates <home>/gmpki.toml.
+  static Result<Config> Load(const std::filesystem::path& home);
+  // Parses and validates TOML text (for tests).
+  static Result<Config> Parse(const std::string& toml_text, const std::filesystem::path& home);
+  std::string ToToml() const;
+  // Fills in defaults that depend on the home directory.
+  void ApplyHomeDefaults();
+};
+
+}  // namespace gmpki::services

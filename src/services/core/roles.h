@@ -1,0 +1,52 @@
+// Operators, roles and permissions (CC-FMT, CC-FIA). Every operation of every service names the
+// permission it needs; Authorize() is the single place that decides.
+//
+// Separation of duties (CC-FMT): the system administrator, security administrator and audit
+// administrator roles are mutually exclusive for one person; enrolment refuses a second of them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace gmpki::services {
+
+// PERSISTENT: stored by name in the operators table and in audit records.
+enum class Role {
+  kSystemAdmin,    // "system-admin": configuration, operator enrolment
+  kSecurityAdmin,  // "security-admin": CA keys and hierarchy, trust list
+  kAuditAdmin,     // "audit-admin": audit review and verification only
+  kCaOperator,     // "ca-operator": certificate and CRL operations
+};
+
+std::string_view RoleName(Role r);
+Result<Role> ParseRole(std::string_view name);
+std::vector<Role> AllRoles();
+bool IsAdministrativeRole(Role r);  // the three roles under separation of duties
+
+enum class Permission {
+  kCaCreate,         // create a root or subordinate CA, import an external root
+  kCtlIssue,         // sign the certificate trust list
+  kCertIssue,        // issue, renew, re-key
+  kCertRevoke,       // revoke, hold, release
+  kCrlIssue,
+  kCertRead,         // search, export, CA and profile listings
+  kAuditRead,        // audit search and verification
+  kOperatorManage,   // enrol, disable operators
+};
+
+std::string_view PermissionName(Permission p);
+
+// The authenticated caller of an operation.
+struct Actor {
+  std::string name;  // operator name (unique)
+  Role role;
+};
+
+// kPermissionDenied with a message naming the role and the permission.
+Status Authorize(const Actor& actor, Permission p);
+
+}  // namespace gmpki::services

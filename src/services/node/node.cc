@@ -1,0 +1,293 @@
+#include "services/node/node.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "audit/audit.h"
+#include "base/log.h"
+#include "crypto/random.h"
+#include "crypto/self_test.h"
+#include "crypto/sm3.h"
+#include "device/secret_sharing.h"
+#include "device/soft_device.h"
+#include "net/tls_identity.h"
+#include "net/tls_pki.h"
+#include "x509/pem.h"
+
+namespace gmpki::node {
+namespace fs = std::filesystem;
+using services::Actor;
+using services::Role;
+
+namespace {
+
+constexpr std::string_view kAuditKeyLabel = "audit";
+constexpr std::string_view kTlsWrapContext = "tls-key-passphrase";
+
+Status WriteFile(const fs::path& p, std::string_view data, bool secret) {
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  if (!out) return Error(ErrorCode::kIoError, "cannot write " + p.string());
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return Error(ErrorCode::kIoError, "cannot write " + p.string());
+  if (secret) ::chmod(p.c_str(), 0600);
+  return OkStatus();
+}
+
+Result<std::string> ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return Error(ErrorCode::kIoError, "cannot read " + p.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The passphrase protecting the TLS keys outside the device: derived inside the device from its
+// master key, so the files are useless without k custodian shares.
+Result<SecretBytes> TlsPassphrase(device::CryptoDevice& dev) {
+  GMPKI_ASSIGN_OR_RETURN(auto s, dev.OpenSession());
+  GMPKI_ASSIGN_OR_RETURN(auto key, s->DeriveWrappingKey(kTlsWrapContext, 32));
+  std::string hex = HexEncode(key.view());
+  Bytes b(hex.begin(), hex.end());
+  SecureZero(hex.data(), hex.size());
+  return SecretBytes::Adopt(b);
+}
+
+Result<std::string> SessionFingerprint(std::string_view cert_pem) {
+  GMPKI_ASSIGN_OR_RETURN(auto der, x509::PemDecode(cert_pem, x509::kPemCertificate));
+  auto d = crypto::Sm3(der);
+  return HexEncode(d);
+}
+
+std::string RoleSlug(Role r) { return std::string(services::RoleName(r)); }
+
+}  // namespace
+
+std::vector<store::Migration> AllMigrations() {
+  std::vector<store::Migration> all = services::CoreMigrations();
+  for (auto& m : audit::AuditMigrations()) all.push_back(std::move(m));
+  for (auto& m : ca::CaMigrations()) all.push_back(std::move(m));
+  return all;
+}
+
+std::string InitialOperatorName(Role role) { return "op-" + RoleSlug(role); }
+
+Result<Credential> LoadCredential(const fs::path& dir, std::optional<std::string> pass) {
+  Credential c;
+  GMPKI_ASSIGN_OR_RETURN(c.cert_pem, ReadFile(dir / "cert.pem"));
+  GMPKI_ASSIGN_OR_RETURN(auto key, ReadFile(dir / "key.pem"));
+  Bytes kb(key.begin(), key.end());
+  SecureZero(key.data(), key.size());
+  c.key_pem = SecretBytes::Adopt(kb);
+  std::string p;
+  if (pass) {
+    p = *pass;
+  } else {
+    auto f = ReadFile(dir / "passphrase");
+    if (!f.ok()) {
+      return Error(ErrorCode::kUnauthenticated,
+                   "no passphrase for the credential in " + dir.string() +
+                       " (set GMPKI_PASSPHRASE or keep a passphrase file there)");
+    }
+    p = Trim(*f);
+  }
+  Bytes pb(p.begin(), p.end());
+  SecureZero(p.data(), p.size());
+  c.passphrase = SecretBytes::Adopt(pb);
+  return c;
+}
+
+Result<std::string> VerifyCredential(const Credential& c) {
+  auto st = net::CheckKeyMatchesCertificate(c.cert_pem, c.key_pem, c.passphrase.view());
+  if (!st.ok()) return Error(ErrorCode::kUnauthenticated, st.error().message());
+  return SessionFingerprint(c.cert_pem);
+}
+
+Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
+  if (fs::exists(o.home / "gmpki.toml")) {
+    return Error(ErrorCode::kAlreadyExists, o.home.string() + " is already a gmpki home");
+  }
+  if (!o.demo && o.secrets_out.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "a production home needs --secrets-out DIR for the custodian shares and the "
+                 "initial operator credentials (or use --demo)");
+  }
+  GMPKI_RETURN_IF_ERROR(crypto::RunSelfTests());
+  services::Config cfg;
+  cfg.home = fs::absolute(o.home);
+  cfg.demo = o.demo;
+  cfg.listen = o.listen;
+  cfg.http_listen = o.http_listen;
+  cfg.device_threshold = o.threshold;
+  cfg.device_shares = o.shares;
+  cfg.database_url = o.database_url;
+  auto port = o.http_listen.substr(o.http_listen.rfind(':') + 1);
+  auto host = o.http_listen.substr(0, o.http_listen.rfind(':'));
+  cfg.public_base_url = "http://" + host + ":" + port;
+  cfg.ApplyHomeDefaults();
+  // Validate what we are about to write with the same code that reads it.
+  GMPKI_RETURN_IF_ERROR(services::Config::Parse(cfg.ToToml(), cfg.home));
+  std::error_code ec;
+  fs::create_directories(cfg.home / "device", ec);
+  fs::create_directories(cfg.home / "tls", ec);
+  if (ec) return Error(ErrorCode::kIoError, "cannot create " + cfg.home.string() + ": " + ec.message());
+  fs::path secrets = o.demo ? cfg.home / "demo" : fs::absolute(o.secrets_out);
+
+  InitResult result;
+  // 1. The device master key, split among the key custodians (k of n).
+  GMPKI_ASSIGN_OR_RETURN(auto master, device::GenerateMasterKey());
+  GMPKI_ASSIGN_OR_RETURN(auto shares, device::SplitSecret(master.view(), o.threshold, o.shares));
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    fs::path p = secrets / "custodians" / ("share-" + std::to_string(i + 1) + ".txt");
+    GMPKI_RETURN_IF_ERROR(WriteFile(p, shares[i] + "\n", true));
+    SecureZero(shares[i].data(), shares[i].size());
+    result.share_files.push_back(p);
+  }
+  if (o.demo) {
+    cfg.share_files.assign(result.share_files.begin(), result.share_files.begin() + o.threshold);
+  }
+  GMPKI_ASSIGN_OR_RETURN(auto dev_u, device::SoftDevice::Create(cfg.device_file, master));
+  master.Wipe();
+  std::unique_ptr<device::CryptoDevice> dev = std::move(dev_u);
+  {
+    GMPKI_ASSIGN_OR_RETURN(auto s, dev->OpenSession());
+    GMPKI_RETURN_IF_ERROR(s->GenerateKeyPair(kAuditKeyLabel, device::KeyPurpose::kSign));
+  }
+  // 2. Database and schema.
+  GMPKI_ASSIGN_OR_RETURN(auto db, store::OpenDatabase(cfg.database_url));
+  GMPKI_RETURN_IF_ERROR(db->Migrate(AllMigrations()));
+
+  // 3. TLS: the deployment's TLS CA, the server certificate, one operator credential per role.
+  GMPKI_ASSIGN_OR_RETURN(auto wrap, TlsPassphrase(*dev));
+  GMPKI_ASSIGN_OR_RETURN(auto tls_ca, net::CreateTlsCa("CN=gmpki TLS CA,O=gmpki", wrap.view()));
+  GMPKI_RETURN_IF_ERROR(WriteFile(cfg.home / "tls" / "ca.pem", tls_ca.cert_pem, false));
+  GMPKI_RETURN_IF_ERROR(WriteFile(cfg.home / "tls" / "ca.key", ToString(tls_ca.key_pem.view()), true));
+  GMPKI_ASSIGN_OR_RETURN(auto server_key, net::GenerateTlsKey(wrap.view()));
+  GMPKI_ASSIGN_OR_RETURN(auto server_pub, net::TlsPublicKeyPem(server_key, wrap.view()));
+  net::TlsCertSpec server_spec;
+  server_spec.subject_dn = "CN=gmpki-server,O=gmpki";
+  server_spec.dns_names = {"localhost"};
+  server_spec.ip_addresses = {"127.0.0.1"};
+  GMPKI_ASSIGN_OR_RETURN(auto server_cert, net::IssueTlsServerCertificate(tls_ca, server_pub, server_spec));
+  GMPKI_RETURN_IF_ERROR(WriteFile(cfg.tls_cert, server_cert + tls_ca.cert_pem, false));
+  GMPKI_RETURN_IF_ERROR(WriteFile(cfg.tls_key, ToString(server_key.view()), true));
+
+  services::OperatorRegistry registry(*db, clock, cfg.node_name);
+  for (Role role : services::AllRoles()) {
+    std::string name = InitialOperatorName(role);
+    GMPKI_ASSIGN_OR_RETURN(auto rnd, crypto::RandomBytes(16));
+    std::string pass = HexEncode(rnd);
+    GMPKI_ASSIGN_OR_RETURN(auto key, net::GenerateTlsKey(AsBytes(pass)));
+    GMPKI_ASSIGN_OR_RETURN(auto pub, net::TlsPublicKeyPem(key, AsBytes(pass)));
+    net::TlsCertSpec spec;
+    spec.subject_dn = "CN=" + name + ",OU=" + RoleSlug(role) + ",O=gmpki";
+    GMPKI_ASSIGN_OR_RETURN(auto cert, net::IssueTlsClientCertificate(tls_ca, pub, spec));
+    fs::path dir = secrets / "operators" / name;
+    GMPKI_RETURN_IF_ERROR(WriteFile(dir / "cert.pem", cert, false));
+    GMPKI_RETURN_IF_ERROR(WriteFile(dir / "key.pem", ToString(key.view()), true));
+    GMPKI_RETURN_IF_ERROR(WriteFile(dir / "passphrase", pass + "\n", true));
+    SecureZero(pass.data(), pass.size());
+    GMPKI_ASSIGN_OR_RETURN(auto fp, SessionFingerprint(cert));
+    GMPKI_RETURN_IF_ERROR(registry.Enrol(std::nullopt, name, role, name, fp));
+    result.credential_dirs.push_back(dir);
+  }
+
+  // 4. Demo hierarchy: root -> industry CA -> business CA (LD/T 02.1 §7.2), with first CRLs.
+  if (o.demo && o.demo_hierarchy) {
+    ca::CaSettings settings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours};
+    ca::CaService ca(*db, *dev, clock, settings);
+    Actor sec{InitialOperatorName(Role::kSecurityAdmin), Role::kSecurityAdmin};
+    Actor op{InitialOperatorName(Role::kCaOperator), Role::kCaOperator};
+    GMPKI_RETURN_IF_ERROR(ca.CreateRoot(sec, "root-ca", "C=CN,O=gmpki demo,CN=gmpki Demo Root CA", 7300));
+    GMPKI_RETURN_IF_ERROR(ca.CreateSubordinate(sec, "root-ca", "industry-ca",
+                                               "C=CN,O=MOHRSS,CN=HRSS Industry CA (demo)",
+                                               "industry", 5475));
+    GMPKI_RETURN_IF_ERROR(ca.CreateSubordinate(sec, "industry-ca", "ministry-ca",
+                                               "C=CN,O=MOHRSS,OU=Ministry,CN=HRSS Ministry CA (demo)",
+                                               "business", 3650));
+    for (const char* name : {"root-ca", "industry-ca", "ministry-ca"}) {
+      GMPKI_RETURN_IF_ERROR(ca.IssueCrl(op, name, false));
+      result.cas.emplace_back(name);
+    }
+  }
+  {
+    GMPKI_ASSIGN_OR_RETURN(auto s, dev->OpenSession());
+    GMPKI_ASSIGN_OR_RETURN(auto key, s->FindKey(kAuditKeyLabel));
+    GMPKI_RETURN_IF_ERROR(audit::SignCheckpoint(*db, *s, key.index, clock));
+  }
+  // 5. The configuration is written last: a home without gmpki.toml is never opened.
+  GMPKI_RETURN_IF_ERROR(WriteFile(cfg.home / "gmpki.toml", cfg.ToToml(), false));
+  return result;
+}
+
+Result<std::unique_ptr<Node>> Node::Open(const fs::path& home, const std::vector<fs::path>& share_files) {
+  // CC-FPT: known-answer self-tests before any key is touched.
+  if (auto st = crypto::RunSelfTests(); !st.ok()) {
+    return Error(ErrorCode::kSelfTestFailure, "start-up self-test failed: " + st.error().message());
+  }
+  std::unique_ptr<Node> n(new Node());
+  GMPKI_ASSIGN_OR_RETURN(n->config_, services::Config::Load(fs::absolute(home)));
+  std::vector<fs::path> files = share_files.empty() ? n->config_.share_files : share_files;
+  if (files.empty()) {
+    return Error(ErrorCode::kConfigInvalid,
+                 "no custodian shares given: pass --share-file for at least " +
+                     std::to_string(n->config_.device_threshold) + " custodians");
+  }
+  std::vector<std::string> shares;
+  for (const auto& f : files) {
+    GMPKI_ASSIGN_OR_RETURN(auto s, ReadFile(f));
+    shares.push_back(Trim(s));
+    SecureZero(s.data(), s.size());
+  }
+  auto master = device::CombineShares(shares);
+  for (auto& s : shares) SecureZero(s.data(), s.size());
+  if (!master.ok()) return master.error();
+  GMPKI_ASSIGN_OR_RETURN(auto dev, device::SoftDevice::Open(n->config_.device_file, *master));
+  master->Wipe();
+  n->device_ = std::move(dev);
+  GMPKI_ASSIGN_OR_RETURN(n->db_, store::OpenDatabase(n->config_.database_url));
+  GMPKI_RETURN_IF_ERROR(n->db_->Migrate(AllMigrations()));
+  ca::CaSettings settings{n->config_.node_name, n->config_.public_base_url,
+                          n->config_.crl_validity_hours};
+  n->ca_ = std::make_unique<ca::CaService>(*n->db_, *n->device_, n->clock_, settings);
+  n->operators_ = std::make_unique<services::OperatorRegistry>(*n->db_, n->clock_, n->config_.node_name);
+  return n;
+}
+
+Node::~Node() = default;
+
+Status Node::CheckpointAudit() {
+  GMPKI_ASSIGN_OR_RETURN(auto s, device_->OpenSession());
+  GMPKI_ASSIGN_OR_RETURN(auto key, s->FindKey(kAuditKeyLabel));
+  GMPKI_RETURN_IF_ERROR(audit::SignCheckpoint(*db_, *s, key.index, clock_));
+  return OkStatus();
+}
+
+Result<audit::VerifyReport> Node::VerifyAudit() {
+  GMPKI_ASSIGN_OR_RETURN(auto s, device_->OpenSession());
+  GMPKI_ASSIGN_OR_RETURN(auto key, s->FindKey(kAuditKeyLabel));
+  return audit::VerifyAudit(*db_, key.public_key);
+}
+
+Result<Node::TlsMaterial> Node::LoadServerTls() {
+  TlsMaterial m;
+  GMPKI_ASSIGN_OR_RETURN(m.cert_chain_pem, ReadFile(config_.tls_cert));
+  GMPKI_ASSIGN_OR_RETURN(auto key, ReadFile(config_.tls_key));
+  Bytes kb(key.begin(), key.end());
+  SecureZero(key.data(), key.size());
+  m.key_pem = SecretBytes::Adopt(kb);
+  GMPKI_ASSIGN_OR_RETURN(m.passphrase, TlsPassphrase(*device_));
+  GMPKI_ASSIGN_OR_RETURN(m.client_ca_pem, ReadFile(config_.tls_client_ca));
+  return m;
+}
+
+}  // namespace gmpki::node

@@ -1,0 +1,116 @@
+// A gmpki node: one deployment home (--home DIR) opened with its configuration, database,
+// crypto device and services. Both binaries (gmpki, gmpki-server) and the integration tests
+// use it, so `main` stays wiring only.
+//
+// Home layout:
+//   gmpki.toml            configuration (services/core/config.h)
+//   gmpki.db              SQLite database (embedded default)
+//   device/keys.sealed    the software crypto device (SM4-GCM sealed key file)
+//   tls/ca.pem            the deployment's TLS CA certificate (ECDSA P-256)
+//   tls/ca.key            its key, PKCS#8 encrypted under a device-derived wrapping key
+//   tls/server.pem/.key   the server's TLS certificate and encrypted key
+//   demo/ (demo homes only) custodian shares and one operator credential per role; a
+//         production home keeps none of these: they go to --secrets-out for hand-over.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "device/device.h"
+#include "services/ca/ca_service.h"
+#include "services/core/config.h"
+#include "services/core/operators.h"
+#include "store/store.h"
+
+namespace gmpki::node {
+
+struct InitOptions {
+  std::filesystem::path home;
+  bool demo = false;
+  // Production homes: where custodian shares and initial operator credentials are written for
+  // hand-over (required unless demo).
+  std::filesystem::path secrets_out;
+  std::string listen = "127.0.0.1:8443";
+  std::string http_listen = "127.0.0.1:8080";
+  std::string database_url;  // empty: SQLite in the home
+  int threshold = 3;
+  int shares = 5;
+  // Demo homes also get a demo hierarchy: root -> industry CA -> business CA "ministry-ca".
+  bool demo_hierarchy = true;
+};
+
+struct InitResult {
+  std::vector<std::filesystem::path> share_files;
+  std::vector<std::filesystem::path> credential_dirs;  // one per initial operator
+  std::vector<std::string> cas;
+};
+
+// Creates a new home. kAlreadyExists if DIR/gmpki.toml exists. On failure the partially
+// written home is left for inspection but never used (no gmpki.toml is written until the end).
+Result<InitResult> InitHome(const InitOptions& options, const Clock& clock);
+
+// The names of the initial operators (one per role) created by InitHome.
+std::string InitialOperatorName(services::Role role);
+
+// An operator's credential on disk: DIR/cert.pem, DIR/key.pem (encrypted PKCS#8) and, for demo
+// and hand-over, DIR/passphrase.
+struct Credential {
+  std::string cert_pem;
+  SecretBytes key_pem;
+  SecretBytes passphrase;
+};
+Result<Credential> LoadCredential(const std::filesystem::path& dir,
+                                  std::optional<std::string> passphrase_override = std::nullopt);
+// Proves possession: the key decrypts with the passphrase and matches the certificate.
+// Returns the certificate's SM3 fingerprint (hex) for OperatorRegistry::Authenticate.
+Result<std::string> VerifyCredential(const Credential& c);
+
+class Node {
+ public:
+  // Opens a home: runs the crypto self-tests (a failure is returned as kSelfTestFailure and the
+  // caller must exit), loads and validates the configuration, rebuilds the device master key
+  // from the custodian shares (`share_files` overrides the configured ones), opens the device
+  // and the database and applies migrations.
+  static Result<std::unique_ptr<Node>> Open(const std::filesystem::path& home,
+                                            const std::vector<std::filesystem::path>& share_files = {});
+  ~Node();
+
+  const services::Config& config() const { return config_; }
+  store::Database& db() { return *db_; }
+  device::CryptoDevice& device() { return *device_; }
+  ca::CaService& ca() { return *ca_; }
+  services::OperatorRegistry& operators() { return *operators_; }
+  const Clock& clock() const { return clock_; }
+
+  // Signs an audit checkpoint with the device's audit key.
+  Status CheckpointAudit();
+  // Verifies the whole audit log against the audit key.
+  Result<audit::VerifyReport> VerifyAudit();
+
+  // TLS material for the HTTPS server: the chain, the decrypted-on-load key and the client CA.
+  struct TlsMaterial {
+    std::string cert_chain_pem;
+    SecretBytes key_pem;
+    SecretBytes passphrase;
+    std::string client_ca_pem;
+  };
+  Result<TlsMaterial> LoadServerTls();
+
+ private:
+  Node() = default;
+  SystemClock clock_;
+  services::Config config_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<device::CryptoDevice> device_;
+  std::unique_ptr<ca::CaService> ca_;
+  std::unique_ptr<services::OperatorRegistry> operators_;
+};
+
+// All migrations of every component, in order.
+std::vector<store::Migration> AllMigrations();
+
+}  // namespace gmpki::node
