@@ -106,6 +106,7 @@ TEST_F(ServerTest, UnknownPathAndWrongMethodAreProblems) {
             "https://gmpki.dev/problems/method-not-allowed");
 }
 
+// req: CC-FRU
 TEST_F(ServerTest, BodyLimitGives413) {
   auto ok = client_->Post(base_ + "/echo", std::string(1024, 'a'), "text/plain");
   ASSERT_TRUE(ok.ok());
@@ -136,6 +137,7 @@ TEST_F(ServerTest, HandlerExceptionGives500WithoutDetails) {
   EXPECT_EQ(r->body.find("hunter2"), std::string::npos);
 }
 
+// req: MG-02
 TEST_F(ServerTest, HealthzReflectsChecks) {
   auto r = client_->Get(base_ + "/healthz");
   ASSERT_TRUE(r.ok());
@@ -157,6 +159,7 @@ TEST_F(ServerTest, HealthzReflectsChecks) {
   EXPECT_EQ(r->status, 405);
 }
 
+// req: MG-02
 TEST_F(ServerTest, MetricsExposeRequestCountsAndDurations) {
   ASSERT_TRUE(client_->Get(base_ + "/api/v1/cas/a/certificates/1").ok());
   ASSERT_TRUE(client_->Get(base_ + "/api/v1/cas/b/certificates/2").ok());
@@ -181,6 +184,7 @@ TEST_F(ServerTest, MetricsExposeRequestCountsAndDurations) {
   EXPECT_NE(t.find("ca_certificates_issued_total{ca=\"root\"} 1\n"), std::string::npos);
 }
 
+// req: CC-FRU
 TEST_F(ServerTest, SixtyFourParallelRequestsAllSucceed) {
   std::vector<std::future<int>> results;
   for (int i = 0; i < 64; ++i) {

@@ -218,7 +218,8 @@ Result<TlsCredentials> IssueCredentials(Kind kind, const TlsIssuer& issuer,
 Result<SecretBytes> GenerateTlsKey(ByteView passphrase) {
   PkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return Fail(ErrorCode::kCryptoFailure, "P-256 key generation failed");
-  BioPtr bio(BIO_new(BIO_s_mem()));
+  // A secure-memory BIO clears its buffers when they grow or are freed.
+  BioPtr bio(BIO_new(BIO_s_secmem()));
   if (!bio) return Fail(ErrorCode::kInternal, "BIO_new");
   int ok;
   if (passphrase.empty()) {

@@ -178,9 +178,9 @@ Result<IssuedCertificate> CaService::IssueWithin(store::Transaction& tx, const L
   GMPKI_ASSIGN_OR_RETURN(auto dp, x509::ext::CrlDistributionPoints(
                                       {settings_.public_base_url + "/crl/" + issuer.record.name + ".crl"}));
   ext.push_back(std::move(dp));
+  // caIssuers only: the OCSP responder URI is added when the node serves OCSP.
   GMPKI_ASSIGN_OR_RETURN(auto aia, x509::ext::AuthorityInfoAccess(
-                                       {settings_.public_base_url + "/ocsp/" + issuer.record.name},
-                                       {settings_.public_base_url + "/ca/" + issuer.record.name + ".crt"}));
+                                       {}, {settings_.public_base_url + "/ca/" + issuer.record.name + ".crt"}));
   ext.push_back(std::move(aia));
   if (!profile.policy_oids.empty()) {
     GMPKI_ASSIGN_OR_RETURN(auto pol, x509::ext::CertificatePolicies(profile.policy_oids));
