@@ -481,6 +481,37 @@ int Main(int argc, char** argv) {
     });
   });
 
+  static std::string o_name, o_role, o_person, o_out;
+  auto* enrol = op->add_subcommand("enrol", "Enrol an operator and write its TLS client credential");
+  enrol->add_option("--name", o_name, "Operator name")->required();
+  enrol->add_option("--role", o_role, "system-admin | security-admin | audit-admin | ca-operator")->required();
+  enrol->add_option("--person", o_person, "The natural person (separation of duties: one administrative role each)")->required();
+  enrol->add_option("--out", o_out, "Directory for the credential (written to OUT/<name>/)")->required();
+  enrol->callback([&] {
+    auto& c = context();
+    exit_code = Run(c, [&]() -> Result<int> {
+      GMPKI_ASSIGN_OR_RETURN(auto actor, c.Actor(Role::kSystemAdmin));
+      GMPKI_ASSIGN_OR_RETURN(auto role, services::ParseRole(o_role));
+      GMPKI_ASSIGN_OR_RETURN(auto* n, c.Node());
+      GMPKI_ASSIGN_OR_RETURN(auto rec, n->EnrolOperator(actor, o_name, role, o_person, o_out));
+      c.Checkpoint();
+      return Emit(c, json{{"name", rec.name}, {"role", services::RoleName(rec.role)}, {"credential", o_out + "/" + o_name}},
+                  "enrolled " + rec.name + " as " + std::string(services::RoleName(rec.role)) + "; credential in " + o_out + "/" + o_name);
+    });
+  });
+  auto* disable = op->add_subcommand("disable", "Disable an operator");
+  disable->add_option("--name", o_name, "Operator name")->required();
+  disable->callback([&] {
+    auto& c = context();
+    exit_code = Run(c, [&]() -> Result<int> {
+      GMPKI_ASSIGN_OR_RETURN(auto actor, c.Actor(Role::kSystemAdmin));
+      GMPKI_ASSIGN_OR_RETURN(auto* n, c.Node());
+      GMPKI_RETURN_IF_ERROR(n->operators().Disable(actor, o_name));
+      c.Checkpoint();
+      return Emit(c, json{{"name", o_name}, {"status", "disabled"}}, "disabled " + o_name);
+    });
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

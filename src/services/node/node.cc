@@ -70,6 +70,25 @@ Result<std::string> SessionFingerprint(std::string_view cert_pem) {
 
 std::string RoleSlug(Role r) { return std::string(services::RoleName(r)); }
 
+// Creates an operator's TLS client credential (ECDSA P-256 key encrypted under a random
+// passphrase, certificate from the deployment's TLS CA) in `dir`; returns its SM3 fingerprint.
+Result<std::string> WriteOperatorCredential(const net::TlsIssuer& tls_ca, const std::string& name,
+                                            Role role, const fs::path& dir) {
+  if (fs::exists(dir)) return Error(ErrorCode::kAlreadyExists, dir.string() + " exists");
+  GMPKI_ASSIGN_OR_RETURN(auto rnd, crypto::RandomBytes(16));
+  std::string pass = HexEncode(rnd);
+  GMPKI_ASSIGN_OR_RETURN(auto key, net::GenerateTlsKey(AsBytes(pass)));
+  GMPKI_ASSIGN_OR_RETURN(auto pub, net::TlsPublicKeyPem(key, AsBytes(pass)));
+  net::TlsCertSpec spec;
+  spec.subject_dn = "CN=" + name + ",OU=" + RoleSlug(role) + ",O=gmpki";
+  GMPKI_ASSIGN_OR_RETURN(auto cert, net::IssueTlsClientCertificate(tls_ca, pub, spec));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "cert.pem", cert, false));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "key.pem", ToString(key.view()), true));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "passphrase", pass + "\n", true));
+  SecureZero(pass.data(), pass.size());
+  return SessionFingerprint(cert);
+}
+
 }  // namespace
 
 std::vector<store::Migration> AllMigrations() {
@@ -184,19 +203,8 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   services::OperatorRegistry registry(*db, clock, cfg.node_name);
   for (Role role : services::AllRoles()) {
     std::string name = InitialOperatorName(role);
-    GMPKI_ASSIGN_OR_RETURN(auto rnd, crypto::RandomBytes(16));
-    std::string pass = HexEncode(rnd);
-    GMPKI_ASSIGN_OR_RETURN(auto key, net::GenerateTlsKey(AsBytes(pass)));
-    GMPKI_ASSIGN_OR_RETURN(auto pub, net::TlsPublicKeyPem(key, AsBytes(pass)));
-    net::TlsCertSpec spec;
-    spec.subject_dn = "CN=" + name + ",OU=" + RoleSlug(role) + ",O=gmpki";
-    GMPKI_ASSIGN_OR_RETURN(auto cert, net::IssueTlsClientCertificate(tls_ca, pub, spec));
     fs::path dir = secrets / "operators" / name;
-    GMPKI_RETURN_IF_ERROR(WriteFile(dir / "cert.pem", cert, false));
-    GMPKI_RETURN_IF_ERROR(WriteFile(dir / "key.pem", ToString(key.view()), true));
-    GMPKI_RETURN_IF_ERROR(WriteFile(dir / "passphrase", pass + "\n", true));
-    SecureZero(pass.data(), pass.size());
-    GMPKI_ASSIGN_OR_RETURN(auto fp, SessionFingerprint(cert));
+    GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, name, role, dir));
     GMPKI_RETURN_IF_ERROR(registry.Enrol(std::nullopt, name, role, name, fp));
     result.credential_dirs.push_back(dir);
   }
@@ -270,6 +278,29 @@ Status Node::CheckpointAudit() {
   GMPKI_ASSIGN_OR_RETURN(auto key, s->FindKey(kAuditKeyLabel));
   GMPKI_RETURN_IF_ERROR(audit::SignCheckpoint(*db_, *s, key.index, clock_));
   return OkStatus();
+}
+
+Result<services::OperatorRecord> Node::EnrolOperator(const services::Actor& by,
+                                                     const std::string& name, Role role,
+                                                     const std::string& person,
+                                                     const fs::path& out_dir) {
+  GMPKI_RETURN_IF_ERROR(services::Authorize(by, services::Permission::kOperatorManage));
+  GMPKI_ASSIGN_OR_RETURN(auto wrap, TlsPassphrase(*device_));
+  net::TlsIssuer tls_ca;
+  GMPKI_ASSIGN_OR_RETURN(tls_ca.cert_pem, ReadFile(config_.home / "tls" / "ca.pem"));
+  GMPKI_ASSIGN_OR_RETURN(auto key, ReadFile(config_.home / "tls" / "ca.key"));
+  Bytes kb(key.begin(), key.end());
+  SecureZero(key.data(), key.size());
+  tls_ca.key_pem = SecretBytes::Adopt(kb);
+  tls_ca.key_passphrase = std::move(wrap);
+  fs::path dir = out_dir / name;
+  GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, name, role, dir));
+  auto rec = operators_->Enrol(by, name, role, person, fp);
+  if (!rec.ok()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);  // the refused enrolment leaves no credential behind
+  }
+  return rec;
 }
 
 Result<audit::VerifyReport> Node::VerifyAudit() {

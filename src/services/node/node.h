@@ -88,6 +88,11 @@ class Node {
 
   // Signs an audit checkpoint with the device's audit key.
   Status CheckpointAudit();
+  // Enrols an operator (system administrator only) and writes its new TLS client credential
+  // (cert.pem, encrypted key.pem, passphrase) to out_dir/<name> for hand-over.
+  Result<services::OperatorRecord> EnrolOperator(const services::Actor& by, const std::string& name,
+                                                 services::Role role, const std::string& person,
+                                                 const std::filesystem::path& out_dir);
   // Verifies the whole audit log against the audit key.
   Result<audit::VerifyReport> VerifyAudit();
 

@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+
+#include "services/core/config.h"
+#include "services/core/roles.h"
+
+namespace gmpki::services {
+namespace {
+
+Status ParseOnly(const std::string& text) {
+  auto r = Config::Parse(text, "/srv/gmpki");
+  if (!r.ok()) return r.error();
+  return OkStatus();
+}
+
+// req: CC-FMT
+TEST(ConfigTest, DefaultsAndRoundTrip) {
+  auto c = Config::Parse("", "/srv/gmpki");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->database_url, "sqlite:/srv/gmpki/gmpki.db");
+  EXPECT_EQ(c->device_file, "/srv/gmpki/device/keys.sealed");
+  c->node_name = "province-a-1";
+  c->roles = {"ca", "ra"};
+  c->deployment = "province-2";
+  auto again = Config::Parse(c->ToToml(), "/srv/gmpki");
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->node_name, "province-a-1");
+  EXPECT_EQ(again->roles, (std::vector<std::string>{"ca", "ra"}));
+  EXPECT_EQ(again->deployment, "province-2");
+}
+
+// req: CC-FMT
+TEST(ConfigTest, EveryKeyIsValidated) {
+  struct Case {
+    const char* toml;
+    const char* message;
+  } cases[] = {
+      {"[server]\nlisen = '1.2.3.4:5'\n", "unknown key 'server.lisen'"},
+      {"[nodes]\n", "unknown key 'nodes'"},
+      {"[server]\nlisten = 'no-port'\n", "server.listen"},
+      {"[server]\nlisten = '127.0.0.1:99999'\n", "port > 65535"},
+      {"[server]\nthreads = 0\n", "server.threads"},
+      {"[server]\nthreads = 'four'\n", "server.threads"},
+      {"[node]\nroles = ['ca', 'printer']\n", "unknown role 'printer'"},
+      {"[node]\ndeployment = 'county'\n", "node.deployment"},
+      {"[device]\nkind = 'hsm9000'\n", "device.kind"},
+      {"[device]\nthreshold = 4\nshares = 3\n", "threshold exceeds"},
+      {"[database]\nurl = 'mysql://x'\n", "database.url"},
+      {"[ca]\npublic_base_url = 'ftp://x'\n", "public_base_url"},
+      {"[ca]\ncrl_validity_hours = 0\n", "crl_validity_hours"},
+      {"node = 3\n", "'node' must be a table"},
+      {"[server\n", "parse error at line 1"},
+  };
+  for (const auto& c : cases) {
+    auto st = ParseOnly(c.toml);
+    ASSERT_FALSE(st.ok()) << c.toml;
+    EXPECT_EQ(st.error().code(), ErrorCode::kConfigInvalid);
+    EXPECT_NE(st.error().message().find(c.message), std::string::npos)
+        << c.toml << " -> " << st.error().message();
+  }
+}
+
+// req: CC-FMT
+TEST(RolesTest, PermissionMatrixSeparatesDuties) {
+  Actor op{"o", Role::kCaOperator}, sec{"s", Role::kSecurityAdmin}, aud{"a", Role::kAuditAdmin},
+      sys{"y", Role::kSystemAdmin};
+  EXPECT_TRUE(Authorize(op, Permission::kCertIssue).ok());
+  EXPECT_FALSE(Authorize(sec, Permission::kCertIssue).ok());
+  EXPECT_TRUE(Authorize(sec, Permission::kCaCreate).ok());
+  EXPECT_FALSE(Authorize(op, Permission::kCaCreate).ok());
+  EXPECT_TRUE(Authorize(aud, Permission::kAuditRead).ok());
+  for (auto p : {Permission::kCaCreate, Permission::kCertIssue, Permission::kCertRevoke,
+                 Permission::kCrlIssue, Permission::kCertRead, Permission::kOperatorManage}) {
+    EXPECT_EQ(Authorize(aud, p).error().code(), ErrorCode::kPermissionDenied);
+  }
+  EXPECT_FALSE(Authorize(sys, Permission::kAuditRead).ok());
+  EXPECT_TRUE(Authorize(sys, Permission::kOperatorManage).ok());
+  for (Role r : AllRoles()) EXPECT_EQ(*ParseRole(RoleName(r)), r);
+  EXPECT_FALSE(ParseRole("root").ok());
+}
+
+}  // namespace
+}  // namespace gmpki::services

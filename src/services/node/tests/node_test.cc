@@ -1,0 +1,155 @@
+// A deployment home: init, open with k shares, the start-up self-tests, tampering and the
+// operator credentials (issue #2 items 2, 3, 7, 8).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crypto/random.h"
+#include "crypto/self_test.h"
+#include "services/node/node.h"
+
+namespace gmpki::node {
+namespace {
+namespace fs = std::filesystem;
+using services::Actor;
+using services::Role;
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gmpki-node-" + HexEncode(*crypto::RandomBytes(6)));
+    opts_.home = dir_ / "home";
+    opts_.secrets_out = dir_ / "handover";
+    opts_.listen = "127.0.0.1:0";
+    opts_.http_listen = "127.0.0.1:0";
+  }
+  void TearDown() override {
+    crypto::InjectSelfTestFailureForTesting(false);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::vector<fs::path> Shares(std::initializer_list<int> which) {
+    std::vector<fs::path> out;
+    for (int i : which) out.push_back(dir_ / "handover" / "custodians" / ("share-" + std::to_string(i) + ".txt"));
+    return out;
+  }
+  fs::path dir_;
+  InitOptions opts_;
+  SystemClock clock_;
+};
+
+// req: CC-FCS, AS-01
+TEST_F(NodeTest, ProductionHomeOpensWithAnyKSharesOnly) {
+  auto r = InitHome(opts_, clock_);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->share_files.size(), 5u);
+  EXPECT_FALSE(fs::exists(opts_.home / "demo"));  // nothing secret stays in a production home
+  auto no_shares = Node::Open(opts_.home);
+  ASSERT_FALSE(no_shares.ok());
+  EXPECT_EQ(no_shares.error().code(), ErrorCode::kConfigInvalid);
+  auto two = Node::Open(opts_.home, Shares({1, 2}));
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.error().code(), ErrorCode::kInvalidArgument);
+  auto three = Node::Open(opts_.home, Shares({2, 4, 5}));
+  ASSERT_TRUE(three.ok()) << three.error().ToString();
+  // A home is created once.
+  EXPECT_EQ(InitHome(opts_, clock_).error().code(), ErrorCode::kAlreadyExists);
+}
+
+// req: CC-FPT
+TEST_F(NodeTest, CorruptedShareOrDeviceFileStopsTheStart) {
+  ASSERT_TRUE(InitHome(opts_, clock_).ok());
+  auto shares = Shares({1, 2, 3});
+  {
+    std::ifstream in(shares[1]);
+    std::string text;
+    std::getline(in, text);
+    auto pos = text.rfind(':') - 3;  // a digit inside the share value or KCV
+    text[pos] = text[pos] == 'a' ? 'b' : 'a';
+    std::ofstream(shares[1]) << text << "\n";
+  }
+  auto bad = Node::Open(opts_.home, shares);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kIntegrityFailure);
+  // A changed byte in the sealed key file is detected by its GCM tag.
+  fs::path dev = opts_.home / "device" / "keys.sealed";
+  std::string bytes;
+  {
+    std::ifstream in(dev, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes[bytes.size() / 2] ^= 1;
+  std::ofstream(dev, std::ios::binary | std::ios::trunc) << bytes;
+  auto tampered = Node::Open(opts_.home, Shares({1, 3, 4}));
+  ASSERT_FALSE(tampered.ok());
+  EXPECT_EQ(tampered.error().code(), ErrorCode::kIntegrityFailure);
+}
+
+// req: CC-FPT
+TEST_F(NodeTest, FailingSelfTestStopsTheStart) {
+  ASSERT_TRUE(InitHome(opts_, clock_).ok());
+  crypto::InjectSelfTestFailureForTesting(true);
+  auto n = Node::Open(opts_.home, Shares({1, 2, 3}));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code(), ErrorCode::kSelfTestFailure);
+}
+
+// req: CC-FIA, CC-FMT
+TEST_F(NodeTest, OperatorCredentialsAuthenticateAndEnrolment) {
+  ASSERT_TRUE(InitHome(opts_, clock_).ok());
+  auto n = Node::Open(opts_.home, Shares({1, 2, 3}));
+  ASSERT_TRUE(n.ok());
+  auto ops = opts_.secrets_out / "operators";
+  auto cred = LoadCredential(ops / InitialOperatorName(Role::kSystemAdmin));
+  ASSERT_TRUE(cred.ok());
+  auto fp = VerifyCredential(*cred);
+  ASSERT_TRUE(fp.ok());
+  auto actor = (*n)->operators().Authenticate(*fp, "test");
+  ASSERT_TRUE(actor.ok());
+  EXPECT_EQ(actor->role, Role::kSystemAdmin);
+  // A wrong passphrase is refused.
+  auto wrong = LoadCredential(ops / InitialOperatorName(Role::kSystemAdmin), std::string("nope"));
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(VerifyCredential(*wrong).error().code(), ErrorCode::kUnauthenticated);
+  // The system administrator enrols a second CA operator, whose credential then works.
+  auto rec = (*n)->EnrolOperator(*actor, "bob", Role::kCaOperator, "bob", dir_ / "new");
+  ASSERT_TRUE(rec.ok()) << rec.error().ToString();
+  auto bob = LoadCredential(dir_ / "new" / "bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ((*n)->operators().Authenticate(*VerifyCredential(*bob), "test")->name, "bob");
+  // Separation of duties: the system administrator's person may not also be audit admin.
+  auto dup = (*n)->EnrolOperator(*actor, "sys-aud", Role::kAuditAdmin,
+                                 InitialOperatorName(Role::kSystemAdmin), dir_ / "new");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code(), ErrorCode::kPolicyViolation);
+  EXPECT_FALSE(fs::exists(dir_ / "new" / "sys-aud"));
+  // Only a system administrator enrols.
+  Actor op{"op", Role::kCaOperator};
+  EXPECT_EQ((*n)->EnrolOperator(op, "eve", Role::kCaOperator, "eve", dir_ / "new").error().code(),
+            ErrorCode::kPermissionDenied);
+  auto report = (*n)->VerifyAudit();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->message;
+}
+
+// req: CC-FTP
+TEST_F(NodeTest, TlsKeysOnDiskAreEncryptedUnderTheDevice) {
+  opts_.demo = true;
+  opts_.secrets_out.clear();
+  ASSERT_TRUE(InitHome(opts_, clock_).ok());
+  std::ifstream in(opts_.home / "tls" / "server.key");
+  std::string key((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(key.find("ENCRYPTED PRIVATE KEY"), std::string::npos);
+  auto n = Node::Open(opts_.home);  // a demo home keeps k shares in its configuration
+  ASSERT_TRUE(n.ok()) << n.error().ToString();
+  auto tls = (*n)->LoadServerTls();
+  ASSERT_TRUE(tls.ok());
+  EXPECT_FALSE(tls->passphrase.empty());
+  auto cas = (*n)->ca().ListCas(Actor{"x", Role::kCaOperator});
+  ASSERT_TRUE(cas.ok());
+  EXPECT_EQ(cas->size(), 3u);
+}
+
+}  // namespace
+}  // namespace gmpki::node

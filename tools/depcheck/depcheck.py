@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""depcheck: fails on an #include that crosses a component boundary the wrong way.
+
+CONVENTIONS: "libraries depend one way only", "every external library has exactly one home",
+"OpenSSL types never appear in public headers", "the core does no I/O". This script reads every
+#include line of src/ and apps/ and checks it against the tables below. The tables ARE the
+declared architecture: change them in the same change that changes the architecture, and say
+why in the commit message. Python 3 standard library only.
+
+Usage: depcheck.py [--root REPO] [--print-table]
+Exit status: 0 clean, 1 violations (one line each, "path:line: [rule] message"), 2 bad usage.
+"""
+
+import argparse
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+# --- Components ---------------------------------------------------------------------------
+# Component name -> the components it may include directly. A component may also include what
+# those may (the allowed set is the transitive closure), because a public header of a
+# dependency already brings its own dependencies in. The graph must stay acyclic.
+# Paths: component "x" is src/x/ (or apps/ for "apps"); includes are rooted at src/
+# ("crypto/sm2.h") or at the repository root ("apps/cli_context.h").
+REQUIRES = {
+    "base": [],
+    "crypto": ["base"],
+    "device": ["crypto"],
+    "x509": ["crypto"],
+    "store": ["base"],
+    "audit": ["store", "device", "crypto"],
+    "net": ["base"],
+    "services/core": ["audit", "store"],
+    "services/ca": ["x509", "device", "audit", "store", "services/core"],
+    "services/node": ["services/ca", "services/core", "net", "x509", "audit", "device",
+                      "store", "crypto"],
+    "apps": ["services/node", "services/ca", "services/core", "net", "x509", "audit", "device",
+             "store", "crypto", "base"],
+}
+
+# File-scoped extra dependencies: (component, file-name regex, extra component, why).
+SCOPED_REQUIRES = [
+    ("services/ca", r"^ca_routes\.(h|cc)$", "net",
+     "the CA's HTTP routes are their own library (gmpki_ca_http); the CA logic stays HTTP-free"),
+]
+
+# Headers that only their own component (and its tests) may include, besides every
+# "*_internal.h". Taken from the components' READMEs.
+PRIVATE_HEADERS = {
+    "device/key_file.h",
+    "device/gf256.h",
+    "net/ossl.h",  # holds OpenSSL types; see the OpenSSL rule below
+    "net/pipeline.h",
+    "x509/signed_object.h",
+}
+
+# Components whose non-test files must do no file or process I/O and draw no randomness of
+# their own (CONVENTIONS rule 1: files, sockets, time and randomness come in through
+# interfaces). (component, file-name regex of exempt files, why).
+NO_IO_COMPONENTS = [
+    ("crypto", None, ""),
+    ("x509", None, ""),
+    ("audit", None, ""),
+    ("services/ca", None, ""),
+    ("services/core", r"^config\.cc$", "Config::Load reads DIR/gmpki.toml"),
+]
+IO_HEADERS = re.compile(r"^(fstream|iostream|random|unistd\.h|fcntl\.h|sys/.*|dirent\.h)$")
+
+
+# --- External libraries -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Library:
+    name: str
+    include: str        # regex on the text between <>
+    homes: tuple        # regexes on the repo-relative path of the including file
+    in_public_header: bool  # may a public header include it?
+    where: str          # the rule in words, printed with a violation
+
+
+ANYWHERE = (r".*",)
+TESTS = ("<tests>",)  # special home: test files only (see IsTestFile)
+
+LIBRARIES = [
+    Library("OpenSSL", r"^openssl/", (r"^src/(crypto|x509|net)/",), False,
+            "only in src/crypto, src/x509, src/net, in .cc files and private headers"),
+    Library("Boost", r"^boost/", (r"^src/net/[^/]+\.cc$",), False,
+            "only in src/net .cc files (the one HTTP core)"),
+    Library("SQLite", r"^sqlite3\.h$", (r"^src/store/sqlite/",), False,
+            "only in src/store/sqlite/"),
+    Library("libpq", r"^(libpq-fe|libpq/.*|pg_config.*)\.h$", (r"^src/store/postgres/",), False,
+            "only in src/store/postgres/"),
+    Library("toml++", r"^toml\+\+/", (r"^src/services/core/config\.cc$",), False,
+            "only in src/services/core/config.cc"),
+    Library("spdlog", r"^spdlog/", (r"^src/base/log\.cc$",), False,
+            "only in src/base/log.cc (the log facade)"),
+    Library("CLI11", r"^CLI/", (r"^apps/",), False, "only in apps/"),
+    Library("GoogleTest", r"^(gtest|gmock)/", TESTS, True, "only in test files"),
+    # Vocabulary libraries, deliberately allowed everywhere: fmt is part of the base/log.h
+    # facade (gmpki_base links it PUBLIC); JSON is the wire format of the API and of audit
+    # records (net/http.h exposes nlohmann/json_fwd.hpp).
+    Library("fmt", r"^fmt/", ANYWHERE, True, "anywhere"),
+    Library("nlohmann_json", r"^nlohmann/", ANYWHERE, True, "anywhere"),
+]
+
+# C and POSIX headers we accept (the C++ standard library is any name without "." or "/").
+SYSTEM_HEADERS = re.compile(
+    r"^(assert|ctype|errno|fcntl|limits|signal|stdint|stddef|stdio|stdlib|string|strings|"
+    r"time|unistd|dirent|poll|netdb|pthread)\.h$|^(sys|netinet|arpa)/[a-z_]+\.h$")
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+SOURCE_EXT = (".h", ".hpp", ".cc", ".cpp", ".c")
+SCAN_DIRS = ("src", "apps")
+
+
+# --- Classification ----------------------------------------------------------------------
+def ComponentOf(rel):
+    """Component of a repo-relative path ("src/services/ca/x.cc" -> "services/ca"), or None."""
+    parts = rel.split("/")
+    if parts[0] == "apps":
+        return "apps"
+    if parts[0] != "src" or len(parts) < 3:
+        return None
+    if parts[1] == "services":
+        name = "services/" + parts[2] if len(parts) >= 4 else None
+    else:
+        name = parts[1]
+    return name if name in REQUIRES else None
+
+
+def IsTestFile(rel):
+    """Test sources and test-support files: under a tests/ or testing/ directory, or named
+    *_test.cc, *_test_*.{cc,h} (fixtures, peers) or test_*.{cc,h}."""
+    parts = rel.split("/")
+    if "tests" in parts[:-1] or "testing" in parts[:-1]:
+        return True
+    stem = os.path.splitext(parts[-1])[0]
+    return stem.endswith("_test") or "_test_" in stem or stem.startswith("test_")
+
+
+def IsPrivateHeader(inc):
+    """inc is rooted at src/ ("net/ossl.h")."""
+    return inc in PRIVATE_HEADERS or inc.endswith("_internal.h")
+
+
+def IsHeader(rel):
+    return rel.endswith((".h", ".hpp"))
+
+
+def Closure():
+    """Component -> every component it may include (itself included). Raises on a cycle."""
+    allowed = {}
+
+    def visit(name, stack):
+        if name in allowed:
+            return allowed[name]
+        if name in stack:
+            raise ValueError("dependency cycle: " + " -> ".join(stack + [name]))
+        result = {name}
+        for dep in REQUIRES[name]:
+            if dep not in REQUIRES:
+                raise ValueError(f"{name} requires undeclared component {dep}")
+            result |= visit(dep, stack + [name])
+        allowed[name] = result
+        return result
+
+    for name in REQUIRES:
+        visit(name, [])
+    return allowed
+
+
+# --- The check ---------------------------------------------------------------------------
+@dataclass
+class Violation:
+    path: str
+    line: int
+    rule: str
+    message: str
+
+    def __str__(self):
+        return f"{self.path}:{self.line}: [{self.rule}] {self.message}"
+
+
+def ResolveProject(root, inc):
+    """Returns the repo-relative path of a project include, or None for an external one."""
+    for candidate in ("src/" + inc, inc):
+        if ComponentOf(candidate) and os.path.isfile(os.path.join(root, candidate)):
+            return candidate
+    return None
+
+
+def CheckInclude(root, rel, lineno, quote, inc, allowed):
+    comp = ComponentOf(rel)
+    name = os.path.basename(rel)
+    test = IsTestFile(rel)
+    header = IsHeader(rel)
+    public_header = header and not test and comp != "apps" and not IsPrivateHeader(rel[4:])
+    out = []
+
+    def bad(rule, msg):
+        out.append(Violation(rel, lineno, rule, msg))
+
+    target = ResolveProject(root, inc)
+    if target is not None:
+        tcomp = ComponentOf(target)
+        scoped = {extra for c, pat, extra, _ in SCOPED_REQUIRES if c == comp and re.match(pat, name)}
+        if tcomp not in allowed[comp] and tcomp not in scoped:
+            bad("layering", f"{comp} must not depend on {tcomp} ({inc}); {comp} may use: "
+                + ", ".join(sorted(allowed[comp] - {comp})))
+        if tcomp != comp and target.startswith("src/") and IsPrivateHeader(target[4:]):
+            bad("private-header", f"{inc} is internal to {tcomp}")
+        if IsTestFile(target) and not test:
+            bad("test-only", f"{inc} is test support; only test files may include it")
+        if quote == "<":
+            bad("include-style", f"project header {inc} must be included with quotes")
+        return out
+
+    if quote == '"':
+        bad("include-style", f'"{inc}" is not a file under src/<component>/ or apps/; project '
+            "includes are rooted at src/ (\"crypto/sm2.h\")")
+        return out
+
+    for lib in LIBRARIES:
+        if not re.search(lib.include, inc):
+            continue
+        if lib.homes is TESTS:
+            home_ok = test
+        else:
+            home_ok = any(re.search(h, rel) for h in lib.homes)
+        if not home_ok:
+            bad("library-home", f"<{inc}>: {lib.name} {lib.where}")
+        elif public_header and not lib.in_public_header:
+            bad("public-header", f"<{inc}>: {lib.name} must not appear in a public header "
+                "(name it *_internal.h or list it in PRIVATE_HEADERS if no other component "
+                "includes it)")
+        break
+    else:
+        if "." in inc or "/" in inc:
+            if not SYSTEM_HEADERS.search(inc):
+                bad("library-home", f"<{inc}> belongs to no declared library; declare its one "
+                    "home in tools/depcheck/depcheck.py LIBRARIES")
+
+    if not test and IO_HEADERS.search(inc):
+        for c, exempt, _ in NO_IO_COMPONENTS:
+            if c == comp and not (exempt and re.match(exempt, name)):
+                bad("no-io", f"<{inc}>: {comp} does no I/O of its own (files, processes, "
+                    "randomness come in through interfaces)")
+    return out
+
+
+def SourceFiles(root):
+    for top in SCAN_DIRS:
+        base = os.path.join(root, top)
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for f in sorted(filenames):
+                if f.endswith(SOURCE_EXT):
+                    yield os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
+
+
+def Check(root):
+    allowed = Closure()
+    violations = []
+    for rel in SourceFiles(root):
+        if ComponentOf(rel) is None:
+            violations.append(Violation(rel, 1, "component", "file is in no declared component; "
+                                        "add the component to REQUIRES in depcheck.py"))
+            continue
+        with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, 1):
+                m = INCLUDE.match(line)
+                if m:
+                    violations.extend(CheckInclude(root, rel, lineno, m.group(1), m.group(2),
+                                                   allowed))
+    return violations
+
+
+def PrintTable():
+    allowed = Closure()
+    print("| component | requires (direct) | may include (closure) |")
+    print("|---|---|---|")
+    for name, deps in REQUIRES.items():
+        print(f"| {name} | {', '.join(deps) or '-'} | "
+              f"{', '.join(sorted(allowed[name] - {name})) or '-'} |")
+    for comp, pat, extra, why in SCOPED_REQUIRES:
+        print(f"\nAlso: {comp} files matching {pat} may include {extra}: {why}.")
+    print("\n| library | include | home |")
+    print("|---|---|---|")
+    for lib in LIBRARIES:
+        print(f"| {lib.name} | `<{lib.include}>` | {lib.where} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--root", default=os.path.normpath(os.path.join(here, "..", "..")))
+    parser.add_argument("--print-table", action="store_true")
+    args = parser.parse_args(argv)
+    if args.print_table:
+        PrintTable()
+        return 0
+    try:
+        violations = Check(args.root)
+    except ValueError as e:  # an inconsistent table is itself a failure
+        print(f"depcheck: {e}", file=sys.stderr)
+        return 1
+    for v in violations:
+        print(v)
+    if violations:
+        print(f"depcheck: {len(violations)} violation(s); the rules are the tables in "
+              "tools/depcheck/depcheck.py", file=sys.stderr)
+        return 1
+    print("depcheck: no violations")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
