@@ -1,6 +1,6 @@
 // Certificate trust list (CTL): the signed list of trusted CA certificates an industry CA
 // publishes (LD/T 02.1-2022 section 7.3.2 "产生证书信任列表", requirement HI-01).
-// The standard fixes no encoding, so gmpki defines one (see CTL-FORMAT.md):
+// The standard fixes no encoding, so gmpki defines one (see docs/ctl-format.md):
 //
 //   SignedCTL ::= SEQUENCE {
 //     tbsCtl              CertificateTrustList,

@@ -33,7 +33,7 @@ import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-SCAN_DIRS = ("src", "tests", "apps")
+SCAN_DIRS = ("src", "tests", "apps", "tools")
 CPP_EXT = {".cc", ".cpp", ".cxx", ".c", ".h", ".hpp"}
 SCRIPT_EXT = {".sh", ".bash", ".py", ".java", ".js", ".ts"}
 SKIP_DIRS = {".git", "node_modules", "build", "testdata", "__pycache__"}

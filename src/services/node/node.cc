@@ -1,6 +1,8 @@
 #include "services/node/node.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -29,12 +31,19 @@ constexpr std::string_view kTlsWrapContext = "tls-key-passphrase";
 Status WriteFile(const fs::path& p, std::string_view data, bool secret) {
   std::error_code ec;
   fs::create_directories(p.parent_path(), ec);
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  if (!out) return Error(ErrorCode::kIoError, "cannot write " + p.string());
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) return Error(ErrorCode::kIoError, "cannot write " + p.string());
-  if (secret) ::chmod(p.c_str(), 0600);
+  // Secret files are created 0600 from the first byte (no window with wider permissions).
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0600 : 0644);
+  if (fd < 0) return Error(ErrorCode::kIoError, "cannot write " + p.string());
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      return Error(ErrorCode::kIoError, "cannot write " + p.string());
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return Error(ErrorCode::kIoError, "cannot write " + p.string());
   return OkStatus();
 }
 
