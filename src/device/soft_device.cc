@@ -1,6 +1,7 @@
 #include "device/soft_device.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,6 +147,44 @@ Error NotFound(std::uint32_t index) {
   return Error(ErrorCode::kNotFound, "no key at index " + std::to_string(index));
 }
 
+// Several processes may open one key file (the server and the CLI on the same home). Changes
+// are serialised across processes by an exclusive flock on "<file>.lock", and every change
+// starts from the file as it is on disk, so no process can drop a key another one added.
+class FileLock {
+ public:
+  static Result<FileLock> Acquire(const std::filesystem::path& key_file) {
+    const std::string path = key_file.string() + ".lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return IoError("cannot open lock file", path);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd);
+        return IoError("cannot lock", path);
+      }
+    }
+    return FileLock(fd);
+  }
+  FileLock(FileLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Re-reads the key file and makes it the table in memory. Keys already handed to in-flight
+// operations stay valid (they are shared_ptrs).
+Status Reload(SoftDevice::Impl& impl) {
+  GMPKI_ASSIGN_OR_RETURN(Bytes image, ReadWholeFile(impl.file));
+  GMPKI_ASSIGN_OR_RETURN(KeyTable table, internal::OpenKeyFile(impl.master_key.view(), image));
+  std::unique_lock lock(impl.table_mu);
+  impl.table = std::move(table);
+  return OkStatus();
+}
+
 class SoftSession final : public Session {
  public:
   explicit SoftSession(std::shared_ptr<SoftDevice::Impl> impl) : impl_(std::move(impl)) {}
@@ -156,6 +195,8 @@ class SoftSession final : public Session {
       return Error(ErrorCode::kInvalidArgument, "unknown key purpose");
     }
     std::lock_guard write_lock(impl_->write_mu);
+    GMPKI_ASSIGN_OR_RETURN(FileLock file_lock, FileLock::Acquire(impl_->file));
+    GMPKI_RETURN_IF_ERROR(Reload(*impl_));
     // Holding write_mu, no one else changes the table: it can be read without table_mu.
     const KeyTable& current = impl_->table;
     for (const auto& key : current.keys) {
@@ -190,14 +231,24 @@ class SoftSession final : public Session {
 
   Result<KeyInfo> GetKey(std::uint32_t index) override {
     auto key = impl_->Find(index);
+    if (!key) {
+      // Another process may have added it since this one read the file.
+      GMPKI_RETURN_IF_ERROR(Reload(*impl_));
+      key = impl_->Find(index);
+    }
     if (!key) return NotFound(index);
     return key->info;
   }
 
   Result<KeyInfo> FindKey(std::string_view label) override {
-    std::shared_lock lock(impl_->table_mu);
-    for (const auto& key : impl_->table.keys) {
-      if (key->info.label == label) return key->info;
+    for (int pass = 0; pass < 2; ++pass) {
+      {
+        std::shared_lock lock(impl_->table_mu);
+        for (const auto& key : impl_->table.keys) {
+          if (key->info.label == label) return key->info;
+        }
+      }
+      if (pass == 0) GMPKI_RETURN_IF_ERROR(Reload(*impl_));  // added by another process?
     }
     return Error(ErrorCode::kNotFound, "no key labelled '" + std::string(label) + "'");
   }
@@ -236,6 +287,8 @@ class SoftSession final : public Session {
 
   Status DestroyKey(std::uint32_t index) override {
     std::lock_guard write_lock(impl_->write_mu);
+    GMPKI_ASSIGN_OR_RETURN(FileLock file_lock, FileLock::Acquire(impl_->file));
+    GMPKI_RETURN_IF_ERROR(Reload(*impl_));
     const KeyTable& current = impl_->table;
     KeyTable next;
     next.device_id = current.device_id;

@@ -135,6 +135,13 @@ code=$("${CURL_OP[@]}" -o issued2.json -w '%{http_code}' -H 'Content-Type: appli
 python3 -c 'import json; print(json.load(open("issued2.json"))["certificate"], end="")' > ww.pem
 "$BC" chain --anchor c4.pem --untrusted c3.pem --untrusted c2.pem ww.pem >/dev/null || fail "bc-verify REST-issued"
 ok "REST issuance returns a certificate Bouncy Castle verifies"
+# A CA created with the CLI while the server runs is usable by the server at once (the two
+# processes share the key file and the database).
+"$GMPKI" --home "$H" ca create --parent industry-ca --name province-a --kind business \
+  --subject "C=CN,O=HRSS,OU=Province A,CN=Province A CA" --days 1000 >/dev/null
+code=$("${CURL_OP[@]}" -o issued3.json -w '%{http_code}' -H 'Content-Type: application/json' --data @req.json "https://127.0.0.1:$HTTPS/api/v1/cas/province-a/certificates")
+[ "$code" = 201 ] || { cat issued3.json; fail "REST issue from a CA the CLI just created: $code"; }
+ok "a province CA created by the CLI issues through the running server"
 code=$(curl -s -o denied.json -w '%{http_code}' --cacert "$CA" --cert "$AUD/cert.pem" --key "$AUD/key.pem" --pass "$(cat "$AUD/passphrase")" \
   -H 'Content-Type: application/json' --data @req.json "https://127.0.0.1:$HTTPS/api/v1/cas/ministry-ca/certificates")
 [ "$code" = 403 ] && grep -q permission-denied denied.json || fail "audit admin issuing: $code"
