@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,7 +58,31 @@ struct Options {
   int expect_status = 200;
   std::string label = "load";
   std::string json_out;
+  int server_pid = 0;  // > 0: also report that process's CPU time per request (/proc)
 };
+
+// CPU seconds (user + system) used so far by this process, or by `pid` from /proc/PID/stat.
+double CpuSeconds(int pid) {
+  if (pid <= 0) {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  }
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close_paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -310,12 +335,15 @@ int Run(const Options& o) {
   }
   sync.arrive_and_wait();
   errors = 0;  // warm-up failures are reported through setup_failed
+  double client_cpu0 = CpuSeconds(0), server_cpu0 = CpuSeconds(o.server_pid);
   start = Clock::now();
   deadline = start + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(o.duration_s));
   sync.arrive_and_wait();
   for (auto& t : workers) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double client_cpu = CpuSeconds(0) - client_cpu0;
+  double server_cpu = o.server_pid > 0 ? CpuSeconds(o.server_pid) - server_cpu0 : 0;
   if (ctx) SSL_CTX_free(ctx);
 
   std::vector<double> all;
@@ -336,8 +364,12 @@ int Run(const Options& o) {
                    {"p99_ms", Percentile(all, 0.99)},
                    {"mean_ms", mean},
                    {"max_ms", all.empty() ? 0.0 : all.back()}};
+  double n = all.empty() ? 1.0 : static_cast<double>(all.size());
+  j["client_cpu_us"] = client_cpu * 1e6 / n;  // per successful request
+  if (o.server_pid > 0) j["server_cpu_us"] = server_cpu * 1e6 / n;
   if (!first_error.empty()) j["first_error"] = first_error;
-  std::fprintf(stderr, "%-28s %-10s c=%-3d ok=%-6zu err=%-4ld %8.1f/s  p50 %7.2f ms  p99 %7.2f ms\n",
+  std::fprintf(stderr,
+               "%-28s %-10s c=%-3d ok=%-6zu err=%-4ld %8.1f/s  p50 %7.2f ms  p99 %7.2f ms\n",
                o.label.c_str(), mode.c_str(), o.concurrency, all.size(), errors.load(),
                j["per_s"].get<double>(), j["p50_ms"].get<double>(), j["p99_ms"].get<double>());
   if (!first_error.empty()) std::fprintf(stderr, "  first error: %s\n", first_error.c_str());
@@ -375,6 +407,7 @@ int main(int argc, char** argv) {
   app.add_option("--expect", o.expect_status, "HTTP status counted as success");
   app.add_option("--label", o.label, "Name printed with the results");
   app.add_option("--json-out", o.json_out, "Append the JSON result line to this file");
+  app.add_option("--server-pid", o.server_pid, "Also report this process's CPU per request");
   CLI11_PARSE(app, argc, argv);
   o.keepalive = !no_keepalive;
   try {

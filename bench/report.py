@@ -18,12 +18,17 @@ def load_gbench(path):
     for b in data.get("benchmarks", []):
         scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
         out[b["name"]] = {"real_ns": b["real_time"] * scale, "cpu_ns": b["cpu_time"] * scale,
-                          "per_s": b.get("items_per_second", 0.0), "error": b.get("error_message")}
+                          "per_s": b.get("items_per_second", 0.0), "error": b.get("error_message"),
+                          "p50_ms": b["p50_us"] / 1e3 if "p50_us" in b else None,
+                          "p99_ms": b["p99_us"] / 1e3 if "p99_us" in b else None}
     return out
 
 
 def fmt(x, spec="8.2f"):
-    return ("{:" + spec + "}").format(x) if isinstance(x, (int, float)) else f"{'-':>8}"
+    if isinstance(x, (int, float)):
+        return ("{:" + spec + "}").format(x)
+    width = int(spec.split(".")[0])
+    return f"{'-':>{width}}"
 
 
 def main():
@@ -36,16 +41,20 @@ def main():
         threads = name.rsplit(":", 1)[-1]
         rows.append({"label": "gmpki-inprocess", "mode": "CaService::Issue",
                      "concurrency": int(threads) if threads.isdigit() else 1, "per_s": b["per_s"],
-                     "p50_ms": None, "p99_ms": None, "mean_ms": b["real_ns"] / 1e6, "errors": 0})
+                     "p50_ms": b["p50_ms"], "p99_ms": b["p99_ms"], "mean_ms": b["real_ns"] / 1e6, "errors": 0})
 
     print("Issuance throughput and latency (one run, same machine; p50/p99 per request)")
     print(f"{'system':<18} {'path':<17} {'conc':>4} {'certs/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>6}")
-    print("-" * 76)
+          f"{'errors':>6} {'srv CPU us':>10} {'cli CPU us':>10}")
+    print("-" * 98)
     for r in rows:
         print(f"{r['label']:<18} {r['mode']:<17} {r['concurrency']:>4} {r['per_s']:9.1f} "
-              f"{fmt(r.get('p50_ms'))} {fmt(r.get('p99_ms'))} {r.get('errors', 0):>6}")
-    print(f"(gmpki rows stored by the HTTPS runs: {issued}; cfssl-sqlite rows stored: {cfssl_rows})")
+              f"{fmt(r.get('p50_ms'))} {fmt(r.get('p99_ms'))} {r.get('errors', 0):>6} "
+              f"{fmt(r.get('server_cpu_us'), '10.0f')} {fmt(r.get('client_cpu_us'), '10.0f')}")
+    print("(srv/cli CPU us: CPU time per certificate of the server process and of the "
+          "load generator; in-process rows: -)")
+    print(f"(gmpki rows stored by the HTTPS runs: {issued}; "
+          f"cfssl-sqlite rows stored: {cfssl_rows})")
     if any(r.get("first_error") for r in rows):
         for r in rows:
             if r.get("first_error"):

@@ -16,9 +16,11 @@ SERVER=$BUILD/apps/gmpki-server
 BI=$BUILD/bench/bench_issuance
 LOAD=$BUILD/bench/bench_http_load
 for b in "$GMPKI" "$SERVER" "$BI" "$LOAD"; do
-  [ -x "$b" ] || { echo "missing $b: build targets gmpki gmpki-server bench_issuance bench_http_load" >&2; exit 2; }
+  [ -x "$b" ] || {
+    echo "missing $b: build gmpki gmpki-server bench_issuance bench_http_load" >&2; exit 2; }
 done
-command -v cfssl >/dev/null || { echo "cfssl not found (Debian: apt-get install golang-cfssl)" >&2; exit 2; }
+command -v cfssl >/dev/null || {
+  echo "cfssl not found (Debian: apt-get install golang-cfssl)" >&2; exit 2; }
 
 # Request counts: each load run lasts a few seconds at the rates measured on a 2-core VM.
 if [ "$QUICK" = --quick ]; then N1=60; N64=300; NCA=30; NBATCH=200; MIN_T=0.3
@@ -37,10 +39,13 @@ trap cleanup EXIT
 R=$T/results.jsonl
 : > "$R"
 cd "$T"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
 wait_port() {  # wait_port PORT
   for _ in $(seq 100); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+    python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null &&
+      return 0
     sleep 0.1
   done
   return 1
@@ -78,12 +83,13 @@ start_gmpki() {
   GPID=$!
   PIDS+=($GPID)
   for _ in $(seq 100); do [ -s ports.json ] && break; sleep 0.1; done
-  [ -s ports.json ] || { cat "server-$label.log" >&2; echo "gmpki-server did not start" >&2; exit 1; }
+  [ -s ports.json ] || {
+    cat "server-$label.log" >&2; echo "gmpki-server did not start" >&2; exit 1; }
   local port; port=$(python3 -c 'import json; print(json.load(open("ports.json"))["https"])')
   local op=$home/demo/operators/op-ca-operator
   G=(--port "$port" --tls --ca "$home/tls/ca.pem" --cert "$op/cert.pem" --key "$op/key.pem"
      --pass-file "$op/passphrase" --path /api/v1/cas/ministry-ca/certificates
-     --bodies gmpki.jsonl --expect 201 --label "$label" --json-out "$R")
+     --bodies gmpki.jsonl --expect 201 --label "$label" --json-out "$R" --server-pid "$GPID")
 }
 H=$T/home
 echo "== gmpki-server over HTTPS" >&2
@@ -95,7 +101,12 @@ start_gmpki "$H" gmpki-https
 "$LOAD" "${G[@]}" -c 64 -n "$N64" --net-client >/dev/null
 kill "$GPID"; wait "$GPID" || true
 # Every 201 above is a committed row: count them in the database (read-only, server stopped).
-ISSUED=$(python3 -c "import sqlite3; print(sqlite3.connect('file:$H/gmpki.db?mode=ro', uri=True).execute(\"select count(*) from certificates where ca='ministry-ca'\").fetchone()[0])" || echo "?")
+count_rows() {  # count_rows DB SQL
+  python3 -c 'import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(c.execute(sys.argv[2]).fetchone()[0])' "$1" "$2" || echo "?"
+}
+ISSUED=$(count_rows "$H/gmpki.db" "select count(*) from certificates where ca='ministry-ca'")
 # The same server with its home on tmpfs: what the HTTPS path gives once fsync is amortised
 # (an upper bound for group commit; NOT a durable configuration).
 SHM_HOME=
@@ -113,7 +124,7 @@ fi
 echo "== gmpki in process" >&2
 GMPKI_BENCH_DIR=$T "$BI" --benchmark_filter='^BM_Issue' --benchmark_min_time=$MIN_T \
   --benchmark_format=json --benchmark_out=inproc.json --benchmark_out_format=json >/dev/null 2>&1
-GMPKI_BENCH_DIR=$T "$BI" --benchmark_filter='^BM_(Csr|Sm2|Device|Tbs|Cert|Db|Raw)' \
+GMPKI_BENCH_DIR=$T "$BI" --benchmark_filter='^BM_(Csr|Sm2|Device|Tbs|Cert|OpenSsl|Db|Raw)' \
   --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out=micro.json \
   --benchmark_out_format=json >/dev/null 2>&1
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
@@ -162,7 +173,7 @@ run_cfssl() {  # run_cfssl LABEL [extra cfssl args]
   PIDS+=($pid)
   wait_port "$port" || { cat "cfssl-$label.log" >&2; echo "cfssl did not start" >&2; exit 1; }
   local C=(--port "$port" --path /api/v1/cfssl/sign --bodies cfssl.jsonl --expect 200
-           --label "$label" --json-out "$R")
+           --label "$label" --json-out "$R" --server-pid "$pid")
   "$LOAD" "${C[@]}" -c 1 -n "$N1" >/dev/null || true
   "$LOAD" "${C[@]}" -c 64 -n $((N64 * 2)) >/dev/null || true
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -170,7 +181,7 @@ run_cfssl() {  # run_cfssl LABEL [extra cfssl args]
 echo "== cfssl serve" >&2
 run_cfssl cfssl-memory
 run_cfssl cfssl-sqlite -db-config cfssl/db.json
-CFSSL_ROWS=$(python3 -c 'import sqlite3; print(sqlite3.connect("cfssl/certs.db").execute("select count(*) from certificates").fetchone()[0])')
+CFSSL_ROWS=$(count_rows "$T/cfssl/certs.db" "select count(*) from certificates")
 
 echo
 python3 "$HERE/report.py" "$R" inproc.json micro.json tmpfs.json "$ISSUED" "$CFSSL_ROWS"

@@ -2,6 +2,8 @@
 // client.cc), to keep compile times bounded.
 #include "net/server.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <thread>
@@ -348,8 +350,16 @@ void HttpServer::Stop() {
   s.ioc->stop();
   for (std::thread& t : s.threads) t.join();
   s.threads.clear();
-  // No thread runs the context any more: close the listening socket (the posted close may not
-  // have run) and destroy the pending operations, which closes idle keep-alive connections.
+  // No thread runs the context any more: close the listening socket explicitly (the posted
+  // close may not have run, and destroying an acceptor with a pending accept on a stopped
+  // context does not close its descriptor at once), then destroy the pending operations,
+  // which closes idle keep-alive connections.
+  if (s.acceptor) {
+    beast::error_code ignored;
+    s.acceptor->cancel(ignored);
+    s.acceptor->close(ignored);
+    if (s.acceptor->is_open()) ::close(s.acceptor->release(ignored));
+  }
   s.acceptor.reset();
   s.ioc.reset();
   log::Info("{} stopped", s.config.name);

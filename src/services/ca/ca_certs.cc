@@ -134,13 +134,18 @@ Result<IdentityAttributes> IdentityOf(const x509::Certificate& cert) {
 
 }  // namespace
 
-Result<IssuedCertificate> CaService::IssueWithin(store::Transaction& tx, const Loaded& issuer,
-                                                 const Profile& profile,
-                                                 const x509::Name& subject,
-                                                 const crypto::Sm2PublicKey& key,
-                                                 const IssueRequest& req,
-                                                 const std::string& requested_by,
-                                                 audit::AuditEvent& ev) {
+struct CaService::Prepared {
+  CertRecord record;
+  std::string key_id_hex;
+  std::string pem;
+  std::string audit_detail;
+};
+
+Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const Profile& profile,
+                                                    const x509::Name& subject,
+                                                    const crypto::Sm2PublicKey& key,
+                                                    const IssueRequest& req,
+                                                    const std::string& requested_by) {
   if (profile.subject == SubjectKind::kCa) {
     return Error(ErrorCode::kPolicyViolation,
                  "profile '" + profile.name + "' is for CA certificates; use `gmpki ca create`");
@@ -173,7 +178,8 @@ Result<IssuedCertificate> CaService::IssueWithin(store::Transaction& tx, const L
     GMPKI_ASSIGN_OR_RETURN(auto eku, x509::ext::ExtKeyUsage(profile.ext_key_usage));
     ext.push_back(std::move(eku));
   }
-  ext.push_back(x509::ext::SubjectKeyIdentifier(x509::KeyIdentifierFor(key)));
+  Bytes key_id = x509::KeyIdentifierFor(key);
+  ext.push_back(x509::ext::SubjectKeyIdentifier(key_id));
   ext.push_back(x509::ext::AuthorityKeyIdentifier(x509::KeyIdentifierFor(issuer.signer.public_key)));
   GMPKI_ASSIGN_OR_RETURN(auto dp, x509::ext::CrlDistributionPoints(
                                       {settings_.public_base_url + "/crl/" + issuer.record.name + ".crl"}));
@@ -202,62 +208,110 @@ Result<IssuedCertificate> CaService::IssueWithin(store::Transaction& tx, const L
   spec.not_after = not_after;
   spec.subject_public_key = key;
   spec.extensions = std::move(ext);
-  // Serials are 128 random bits; the primary key (ca, serial) makes them unique per CA. A
-  // collision (probability ~2^-96 after 2^32 certificates) aborts the transaction and is
-  // reported as kUnavailable, which Audited() retries with a fresh transaction and serial.
-  {
-    GMPKI_ASSIGN_OR_RETURN(spec.serial, x509::GenerateSerial());
-    GMPKI_ASSIGN_OR_RETURN(auto der, x509::IssueCertificate(spec, issuer.signer));
-    GMPKI_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(der));
-    CertRecord rec;
-    rec.ca = issuer.record.name;
-    rec.serial_hex = cert.serial_hex();
-    rec.subject = subject.ToRfc4514();
-    rec.profile = profile.name;
-    rec.status = "good";
-    rec.not_before = ToUnixSeconds(cert.not_before());
-    rec.not_after = ToUnixSeconds(cert.not_after());
-    rec.issued_unix = ToUnixSeconds(now);
-    rec.requested_by = requested_by;
-    rec.der = der;
-    auto ins = tx.Exec(
-        "INSERT INTO certificates (ca, serial_hex, subject, profile, status, not_before, not_after,"
-        " issued_unix, requested_by, key_id, der) VALUES (?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?)",
-        {rec.ca, rec.serial_hex, rec.subject, rec.profile, rec.not_before, rec.not_after,
-         rec.issued_unix, rec.requested_by, HexEncode(x509::KeyIdentifierFor(key)), der});
-    if (!ins.ok()) {
-      if (ins.error().code() == ErrorCode::kAlreadyExists) {
-        return Error(ErrorCode::kUnavailable, "serial number collision");
-      }
-      return ins.error();
-    }
-    GMPKI_RETURN_IF_ERROR(tx.Exec("INSERT INTO outbox (topic, payload, created_unix) VALUES (?, ?, ?)",
-                                  {std::string("cert.issued"),
-                                   nlohmann::json{{"ca", rec.ca}, {"serial", rec.serial_hex}}.dump(),
-                                   rec.issued_unix}));
-    ev.object = "cert:" + rec.ca + "/" + rec.serial_hex;
-    // Identity numbers are masked in the audit trail (CC-FPR).
-    nlohmann::json d{{"profile", rec.profile}, {"subject", rec.subject},
-                     {"not_after", rec.not_after}};
-    if (req.identity.resident_id) d["resident_id"] = MaskIdentifier(*req.identity.resident_id);
-    if (req.identity.insurance_number) d["insurance_number"] = MaskIdentifier(*req.identity.insurance_number);
-    ev.detail = d.dump();
-    return IssuedCertificate{std::move(rec), x509::PemEncode(x509::kPemCertificate, der)};
+  // Serials are 128 random bits (x509::GenerateSerial); the primary key (ca, serial) makes
+  // them unique per CA, and a collision is refused by the database, never overwritten.
+  GMPKI_ASSIGN_OR_RETURN(spec.serial, x509::GenerateSerial());
+  GMPKI_ASSIGN_OR_RETURN(auto der, x509::IssueCertificate(spec, issuer.signer));
+  GMPKI_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(der));
+  Prepared p;
+  CertRecord& rec = p.record;
+  rec.ca = issuer.record.name;
+  rec.serial_hex = cert.serial_hex();
+  rec.subject = subject.ToRfc4514();
+  rec.profile = profile.name;
+  rec.status = "good";
+  rec.not_before = ToUnixSeconds(cert.not_before());
+  rec.not_after = ToUnixSeconds(cert.not_after());
+  rec.issued_unix = ToUnixSeconds(now);
+  rec.requested_by = requested_by;
+  p.pem = x509::PemEncode(x509::kPemCertificate, der);
+  rec.der = std::move(der);
+  p.key_id_hex = HexEncode(key_id);
+  // Identity numbers are masked in the audit trail (CC-FPR).
+  nlohmann::json d{{"profile", rec.profile}, {"subject", rec.subject}, {"not_after", rec.not_after}};
+  if (req.identity.resident_id) d["resident_id"] = MaskIdentifier(*req.identity.resident_id);
+  if (req.identity.passport) d["passport"] = MaskIdentifier(*req.identity.passport);
+  if (req.identity.insurance_number) d["insurance_number"] = MaskIdentifier(*req.identity.insurance_number);
+  p.audit_detail = d.dump();
+  return p;
+}
+
+Status CaService::StoreIssued(store::Transaction& tx, const Prepared& p, audit::AuditEvent& ev) {
+  const CertRecord& rec = p.record;
+  // The issuer's state is checked again inside the write transaction: a CA revoked or
+  // disabled while this certificate was being signed does not get it stored.
+  GMPKI_ASSIGN_OR_RETURN(auto ca_row, tx.QueryOne("SELECT status FROM cas WHERE name = ?", {rec.ca}));
+  if (!ca_row || ca_row->Text(0) != "active") {
+    return Error(ErrorCode::kFailedPrecondition, "CA '" + rec.ca + "' is no longer active");
   }
+  auto ins = tx.Exec(
+      "INSERT INTO certificates (ca, serial_hex, subject, profile, status, not_before, not_after,"
+      " issued_unix, requested_by, key_id, der) VALUES (?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?)",
+      {rec.ca, rec.serial_hex, rec.subject, rec.profile, rec.not_before, rec.not_after,
+       rec.issued_unix, rec.requested_by, p.key_id_hex, rec.der});
+  if (!ins.ok()) {
+    if (ins.error().code() == ErrorCode::kAlreadyExists) {
+      return Error(ErrorCode::kUnavailable, "serial number collision");
+    }
+    return ins.error();
+  }
+  GMPKI_RETURN_IF_ERROR(tx.Exec("INSERT INTO outbox (topic, payload, created_unix) VALUES (?, ?, ?)",
+                                {std::string("cert.issued"),
+                                 nlohmann::json{{"ca", rec.ca}, {"serial", rec.serial_hex}}.dump(),
+                                 rec.issued_unix}));
+  ev.object = "cert:" + rec.ca + "/" + rec.serial_hex;
+  ev.detail = p.audit_detail;
+  return OkStatus();
 }
 
 Result<IssuedCertificate> CaService::Issue(const Actor& actor, const IssueRequest& req) {
-  return Audited<IssuedCertificate>(
-      actor, "cert.issue", "ca:" + req.ca, Permission::kCertIssue,
-      [&](store::Transaction& tx, audit::AuditEvent& ev) -> Result<IssuedCertificate> {
-        ev.detail = nlohmann::json{{"profile", req.profile}}.dump();
-        // Validate everything before anything is signed or stored.
-        GMPKI_ASSIGN_OR_RETURN(auto csr, x509::CertificateRequest::Parse(req.csr));
-        GMPKI_RETURN_IF_ERROR(csr.VerifyProofOfPossession());
-        GMPKI_ASSIGN_OR_RETURN(const Profile* profile, FindProfile(req.profile));
-        GMPKI_ASSIGN_OR_RETURN(auto issuer, LoadIssuer(tx, req.ca));
-        return IssueWithin(tx, issuer, *profile, csr.subject(), csr.public_key(), req, actor.name, ev);
-      });
+  audit::AuditEvent ev;
+  ev.actor = actor.name;
+  ev.role = std::string(services::RoleName(actor.role));
+  ev.action = "cert.issue";
+  ev.object = "ca:" + req.ca;
+  ev.node = settings_.node;
+  ev.detail = nlohmann::json{{"profile", req.profile}}.dump();
+  auto refuse = [&](const Error& e) -> Error {
+    RecordFailure(ev, e);
+    return e;
+  };
+  // Phase 1, outside any write transaction so that issuances run in parallel: authorise,
+  // validate everything, load the issuer, build and sign.
+  if (auto st = services::Authorize(actor, Permission::kCertIssue); !st.ok()) return refuse(st.error());
+  auto csr = x509::CertificateRequest::Parse(req.csr);
+  if (!csr.ok()) return refuse(csr.error());
+  if (auto st = csr->VerifyProofOfPossession(); !st.ok()) return refuse(st.error());
+  auto profile = FindProfile(req.profile);
+  if (!profile.ok()) return refuse(profile.error());
+  Result<Loaded> issuer = Error(ErrorCode::kInternal, "issuer not loaded");
+  {
+    auto ro = db_.BeginReadOnly();
+    if (!ro.ok()) return refuse(ro.error());
+    issuer = LoadIssuer(**ro, req.ca);
+    (void)(*ro)->Rollback();
+  }
+  if (!issuer.ok()) return refuse(issuer.error());
+  // Phase 2: one short write shared with concurrent issuances (group commit): the
+  // certificate, its outbox row and its audit record commit together or not at all.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto prepared = PrepareIssue(*issuer, **profile, csr->subject(), csr->public_key(), req, actor.name);
+    if (!prepared.ok()) return refuse(prepared.error());
+    audit::AuditEvent done = ev;
+    Status st = committer_.Run([&](store::Transaction& tx) -> Status {
+      done.time = clock_.Now();
+      done.outcome = audit::Outcome::kSuccess;
+      GMPKI_RETURN_IF_ERROR(StoreIssued(tx, *prepared, done));
+      if (auto a = audit::AppendAudit(tx, done); !a.ok()) {
+        return Error(ErrorCode::kAuditFailure, "operation not performed: " + a.error().message());
+      }
+      return OkStatus();
+    });
+    if (st.ok()) return IssuedCertificate{std::move(prepared->record), std::move(prepared->pem)};
+    if (st.error().code() == ErrorCode::kUnavailable && attempt < 2) continue;  // a new serial
+    return refuse(st.error());
+  }
+  return refuse(Error(ErrorCode::kUnavailable, "could not store the certificate; try again"));
 }
 
 Result<IssuedCertificate> CaService::Renew(const Actor& actor, const std::string& ca,
@@ -283,7 +337,9 @@ Result<IssuedCertificate> CaService::Renew(const Actor& actor, const std::string
         req.profile = old.profile;
         req.validity_days = validity_days;
         GMPKI_ASSIGN_OR_RETURN(req.identity, IdentityOf(cert));
-        return IssueWithin(tx, issuer, *profile, cert.subject(), cert.public_key(), req, actor.name, ev);
+        GMPKI_ASSIGN_OR_RETURN(auto p, PrepareIssue(issuer, *profile, cert.subject(), cert.public_key(), req, actor.name));
+        GMPKI_RETURN_IF_ERROR(StoreIssued(tx, p, ev));
+        return IssuedCertificate{std::move(p.record), std::move(p.pem)};
       });
 }
 
@@ -316,8 +372,9 @@ Result<IssuedCertificate> CaService::Rekey(const Actor& actor, const std::string
         req.ca = ca;
         req.profile = old.profile;
         GMPKI_ASSIGN_OR_RETURN(req.identity, IdentityOf(old_cert));
-        GMPKI_ASSIGN_OR_RETURN(auto issued, IssueWithin(tx, issuer, *profile, csr.subject(),
-                                                        csr.public_key(), req, actor.name, ev));
+        GMPKI_ASSIGN_OR_RETURN(auto p, PrepareIssue(issuer, *profile, csr.subject(), csr.public_key(), req, actor.name));
+        GMPKI_RETURN_IF_ERROR(StoreIssued(tx, p, ev));
+        IssuedCertificate issued{std::move(p.record), std::move(p.pem)};
         GMPKI_ASSIGN_OR_RETURN(auto crl_row, tx.QueryOne("SELECT crl_number FROM cas WHERE name = ?", {ca}));
         GMPKI_RETURN_IF_ERROR(tx.Exec(
             "UPDATE certificates SET status = 'revoked', reason = ?, revoked_unix = ?, status_crl = ?"

@@ -98,7 +98,22 @@ Result<std::string> NormalizeSerial(std::string_view serial) {
 
 CaService::CaService(store::Database& db, device::CryptoDevice& device, const Clock& clock,
                      CaSettings settings)
-    : db_(db), device_(device), clock_(clock), settings_(std::move(settings)) {}
+    : db_(db), device_(device), clock_(clock), settings_(std::move(settings)), committer_(db) {}
+
+void CaService::RecordFailure(audit::AuditEvent ev, const Error& failure) {
+  // The refusal is recorded in its own transaction; the operation changed nothing.
+  ev.outcome = audit::Outcome::kFailure;
+  ev.time = clock_.Now();
+  nlohmann::json d = ev.detail.empty() ? nlohmann::json::object()
+                                       : nlohmann::json::parse(ev.detail, nullptr, false);
+  if (!d.is_object()) d = nlohmann::json::object();
+  d["error"] = std::string(failure.info().slug);
+  d["message"] = failure.message();
+  ev.detail = d.dump();
+  if (auto tx = db_.Begin(); tx.ok()) {
+    if (audit::AppendAudit(**tx, ev).ok()) (void)(*tx)->Commit();
+  }
+}
 
 Result<CaService::Loaded> CaService::LoadIssuer(store::Transaction& tx, const std::string& ca) {
   GMPKI_ASSIGN_OR_RETURN(auto row, tx.QueryOne(std::string("SELECT ") + kCaColumns +

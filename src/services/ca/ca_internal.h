@@ -72,18 +72,7 @@ Result<T> CaService::Audited(
     return c.error();
   }
   if (!failure) return Error(ErrorCode::kUnavailable, "transaction kept conflicting; try again");
-  // The refusal is recorded in its own transaction; the operation changed nothing.
-  ev.outcome = audit::Outcome::kFailure;
-  ev.time = clock_.Now();
-  nlohmann::json d = ev.detail.empty() ? nlohmann::json::object()
-                                       : nlohmann::json::parse(ev.detail, nullptr, false);
-  if (!d.is_object()) d = nlohmann::json::object();
-  d["error"] = std::string(failure->info().slug);
-  d["message"] = failure->message();
-  ev.detail = d.dump();
-  if (auto tx = db_.Begin(); tx.ok()) {
-    if (audit::AppendAudit(**tx, ev).ok()) (void)(*tx)->Commit();
-  }
+  RecordFailure(std::move(ev), *failure);
   return *failure;
 }
 

@@ -21,6 +21,7 @@
 #include "device/device.h"
 #include "services/ca/profiles.h"
 #include "services/core/roles.h"
+#include "store/group_commit.h"
 #include "store/store.h"
 #include "x509/certificate.h"
 #include "x509/crl.h"
@@ -178,17 +179,19 @@ class CaService {
 
  private:
   struct Loaded;
+  struct Prepared;
+  void RecordFailure(audit::AuditEvent ev, const Error& failure);
+  // Builds and signs a certificate: pure work outside any write transaction.
+  Result<Prepared> PrepareIssue(const Loaded& issuer, const Profile& profile,
+                                const x509::Name& subject, const crypto::Sm2PublicKey& key,
+                                const IssueRequest& request, const std::string& requested_by);
+  // Stores a prepared certificate, its outbox row and its audit record in `tx`.
+  Status StoreIssued(store::Transaction& tx, const Prepared& p, audit::AuditEvent& event);
   template <class T>
   Result<T> Audited(const services::Actor& actor, std::string action, std::string object,
                     services::Permission permission,
                     const std::function<Result<T>(store::Transaction&, audit::AuditEvent&)>& op);
   Result<Loaded> LoadIssuer(store::Transaction& tx, const std::string& ca);
-  Result<IssuedCertificate> IssueWithin(store::Transaction& tx, const Loaded& issuer,
-                                        const Profile& profile, const x509::Name& subject,
-                                        const crypto::Sm2PublicKey& key,
-                                        const IssueRequest& request,
-                                        const std::string& requested_by,
-                                        audit::AuditEvent& event);
   Result<CaRecord> CreateCaWithin(store::Transaction& tx, const services::Actor& actor,
                                   const std::string& name, const std::string& subject_dn,
                                   const std::string& kind, const std::string& parent,
@@ -201,6 +204,8 @@ class CaService {
   device::CryptoDevice& device_;
   const Clock& clock_;
   CaSettings settings_;
+  // Issuance commits in groups: one durable commit for many concurrent certificates.
+  store::GroupCommitter committer_;
 };
 
 // Normalises a serial given by a user: strips "0x", ':' separators and leading zeros,
