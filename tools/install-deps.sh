@@ -14,6 +14,7 @@ PKGS=(
   libargon2-dev liboath-dev
   openjdk-17-jdk-headless libbcprov-java libbcpkix-java
   curl procps python3
+  golang-cfssl
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -156,6 +156,20 @@ kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "server exit status"
 SERVER_PID=
 ok "server stops cleanly on SIGTERM"
 
+# Acknowledged data survives kill -9: issue over REST, kill the server at once, find it stored.
+"$SERVER" --home "$H" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --port-file ports2.json > server2.log 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s ports2.json ] && break; sleep 0.1; done
+HTTPS=$(python3 -c 'import json; print(json.load(open("ports2.json"))["https"])')
+code=$("${CURL_OP[@]}" -o issued4.json -w '%{http_code}' -H 'Content-Type: application/json' --data @req.json "https://127.0.0.1:$HTTPS/api/v1/cas/ministry-ca/certificates")
+[ "$code" = 201 ] || fail "REST issue before kill -9: $code"
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+S4=$(python3 -c 'import json; print(json.load(open("issued4.json"))["serial"])')
+"$GMPKI" --home "$H" cert show --ca ministry-ca --serial "$S4" --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["status"] == "good"' \
+  || fail "certificate acknowledged before kill -9 is missing"
+ok "a certificate acknowledged before kill -9 is stored"
+
 # The audit trail: intact, then tampered.
 "$GMPKI" --home "$H" audit verify --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["ok"]' || fail "audit verify"
 ok "audit verify: intact"
