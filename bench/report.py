@@ -41,7 +41,8 @@ def main():
         threads = name.rsplit(":", 1)[-1]
         rows.append({"label": "gmpki-inprocess", "mode": "CaService::Issue",
                      "concurrency": int(threads) if threads.isdigit() else 1, "per_s": b["per_s"],
-                     "p50_ms": b["p50_ms"], "p99_ms": b["p99_ms"], "mean_ms": b["real_ns"] / 1e6, "errors": 0})
+                     "p50_ms": b["p50_ms"], "p99_ms": b["p99_ms"], "mean_ms": b["real_ns"] / 1e6,
+                     "errors": 0})
 
     print("Issuance throughput and latency (one run, same machine; p50/p99 per request)")
     print(f"{'system':<18} {'path':<17} {'conc':>4} {'certs/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
