@@ -196,6 +196,10 @@ Result<HttpResponse> HttpClient::Send(std::string_view method, std::string_view 
     if (e == beast::error::timeout) {
       return Error(ErrorCode::kTimeout, "connect " + u.host + ":" + u.port + " timed out");
     }
+    if (!e) {
+      beast::error_code nd;
+      s.socket().set_option(tcp::no_delay(true), nd);  // see server.cc: no Nagle stalls
+    }
     if (e) {
       return Error(ErrorCode::kUnavailable, "connect " + u.host + ":" + u.port + ": " +
                                                 e.message());

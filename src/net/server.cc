@@ -261,10 +261,16 @@ void ServerCore::Accept() {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) return;
       log::Warn("{} accept failed: {}", config.name, ec.message());
-    } else if (ssl) {
-      std::make_shared<Session<true>>(std::move(s), this)->Run();
     } else {
-      std::make_shared<Session<false>>(std::move(s), this)->Run();
+      // Small request/response exchanges: do not let Nagle's algorithm hold the last segment
+      // back waiting for a delayed ACK (a 40 ms stall per exchange otherwise).
+      beast::error_code nd;
+      s.set_option(tcp::no_delay(true), nd);
+      if (ssl) {
+        std::make_shared<Session<true>>(std::move(s), this)->Run();
+      } else {
+        std::make_shared<Session<false>>(std::move(s), this)->Run();
+      }
     }
     if (!stopping) Accept();
   });

@@ -212,16 +212,20 @@ Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const 
   // them unique per CA, and a collision is refused by the database, never overwritten.
   GMPKI_ASSIGN_OR_RETURN(spec.serial, x509::GenerateSerial());
   GMPKI_ASSIGN_OR_RETURN(auto der, x509::IssueCertificate(spec, issuer.signer));
-  GMPKI_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(der));
   Prepared p;
   CertRecord& rec = p.record;
   rec.ca = issuer.record.name;
-  rec.serial_hex = cert.serial_hex();
+  // The record is filled from what was just signed (no re-parse of our own output): the
+  // serial without leading zero octets, as Certificate::serial_hex() prints it, and the
+  // validity to the second, as it is encoded.
+  std::size_t nz = 0;
+  while (nz + 1 < spec.serial.size() && spec.serial[nz] == 0) ++nz;
+  rec.serial_hex = HexEncode(ByteView(spec.serial).subspan(nz), /*upper=*/true);
   rec.subject = subject.ToRfc4514();
   rec.profile = profile.name;
   rec.status = "good";
-  rec.not_before = ToUnixSeconds(cert.not_before());
-  rec.not_after = ToUnixSeconds(cert.not_after());
+  rec.not_before = ToUnixSeconds(spec.not_before);
+  rec.not_after = ToUnixSeconds(spec.not_after);
   rec.issued_unix = ToUnixSeconds(now);
   rec.requested_by = requested_by;
   p.pem = x509::PemEncode(x509::kPemCertificate, der);

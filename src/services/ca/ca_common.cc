@@ -130,7 +130,20 @@ Result<CaService::Loaded> CaService::LoadIssuer(store::Transaction& tx, const st
     return Error(ErrorCode::kFailedPrecondition,
                  "CA '" + ca + "' is an imported external CA; its key is not in this device");
   }
-  GMPKI_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(l.record.cert_der));
+  // CA certificates are parsed once per process and reused while the stored bytes match.
+  std::shared_ptr<const x509::Certificate> parsed;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = ca_cert_cache_.find(ca);
+    if (it != ca_cert_cache_.end() && it->second->der() == l.record.cert_der) parsed = it->second;
+  }
+  if (!parsed) {
+    GMPKI_ASSIGN_OR_RETURN(auto fresh, x509::Certificate::FromDer(l.record.cert_der));
+    parsed = std::make_shared<const x509::Certificate>(std::move(fresh));
+    std::lock_guard lock(cache_mu_);
+    ca_cert_cache_[ca] = parsed;
+  }
+  x509::Certificate cert = *parsed;
   auto now = clock_.Now();
   if (!cert.IsValidAt(now)) {
     return Error(ErrorCode::kFailedPrecondition,

@@ -12,6 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -206,6 +209,8 @@ class CaService {
   CaSettings settings_;
   // Issuance commits in groups: one durable commit for many concurrent certificates.
   store::GroupCommitter committer_;
+  std::mutex cache_mu_;
+  std::map<std::string, std::shared_ptr<const x509::Certificate>> ca_cert_cache_;
 };
 
 // Normalises a serial given by a user: strips "0x", ':' separators and leading zeros,
