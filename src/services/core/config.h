@@ -32,7 +32,7 @@ struct Config {
   // [server]
   std::string listen = "127.0.0.1:8443";
   std::string http_listen = "127.0.0.1:8080";
-  int threads = 4;
+  int threads = 16;  // handlers block on the device and the group commit: more than cores
   std::size_t max_body_bytes = 1 << 20;
   std::filesystem::path tls_cert;       // default <home>/tls/server.pem (chain)
   std::filesystem::path tls_key;        // default <home>/tls/server.key (encrypted PKCS#8)
