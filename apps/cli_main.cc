@@ -392,15 +392,15 @@ int Main(int argc, char** argv) {
   ctl->require_subcommand(1);
   auto* ctl_issue = ctl->add_subcommand("issue", "Sign a CTL of every active CA certificate");
   ctl_issue->add_option("--ca", c_ca, "Signing CA (the industry CA)")->required();
-  ctl_issue->add_option("--days", ca_days, "Validity in days")->capture_default_str();
+  static int ctl_days = 365;
+  ctl_issue->add_option("--days", ctl_days, "Validity in days (1..3650)")->capture_default_str();
   ctl_issue->add_option("--out", c_out, "Output file (PEM)")->required();
   ctl_issue->callback([&] {
     auto& c = context();
     exit_code = Run(c, [&]() -> Result<int> {
       GMPKI_ASSIGN_OR_RETURN(auto actor, c.Actor(Role::kSecurityAdmin));
       GMPKI_ASSIGN_OR_RETURN(auto* n, c.Node());
-      int days = ca_days > 3650 ? 365 : ca_days;
-      GMPKI_ASSIGN_OR_RETURN(auto der, n->ca().IssueCtl(actor, c_ca, days));
+      GMPKI_ASSIGN_OR_RETURN(auto der, n->ca().IssueCtl(actor, c_ca, ctl_days));
       GMPKI_RETURN_IF_ERROR(WriteOutput(c_out, AsBytes(x509::PemEncode(x509::kPemCtl, der))));
       c.Checkpoint();
       return Emit(c, json{{"out", c_out}, {"bytes", der.size()}}, "wrote CTL to " + c_out);

@@ -205,20 +205,18 @@ Result<std::string> CaService::RequestExternalCertificate(const Actor& actor,
         GMPKI_ASSIGN_OR_RETURN(auto key, session->GenerateKeyPair(KeyLabel(name),
                                                                   device::KeyPurpose::kSign));
         auto signer = DeviceSigner(session, key.index, key.public_key);
-        auto csr = x509::BuildCsr(subject, signer);
-        Status ins = csr.ok() ? tx.Exec("INSERT INTO cas (name, depth, kind, status, external,"
-                                        " key_label, subject, created_unix) VALUES (?, 1,"
-                                        " 'industry', 'pending', 0, ?, ?, ?)",
-                                        {name, KeyLabel(name), subject.ToRfc4514(),
-                                         ToUnixSeconds(clock_.Now())})
-                                    .ok()
-                                    ? OkStatus()
-                                    : Status(ErrorCode::kStorageFailure, "cannot store the CA")
-                              : Status(csr.error());
-        if (!ins.ok()) {
+        // Anything failing after the key exists removes it again: the transaction rolls back,
+        // and an orphan key must not stay behind in the device.
+        auto fail = [&](const Error& e) -> Error {
           (void)session->DestroyKey(key.index);
-          return ins.error();
-        }
+          return e;
+        };
+        auto csr = x509::BuildCsr(subject, signer);
+        if (!csr.ok()) return fail(csr.error());
+        auto ins = tx.Exec("INSERT INTO cas (name, depth, kind, status, external, key_label, subject,"
+                           " created_unix) VALUES (?, 1, 'industry', 'pending', 0, ?, ?, ?)",
+                           {name, KeyLabel(name), subject.ToRfc4514(), ToUnixSeconds(clock_.Now())});
+        if (!ins.ok()) return fail(ins.error());
         ev.detail = nlohmann::json{{"subject", subject.ToRfc4514()}}.dump();
         return x509::PemEncode(x509::kPemCsr, *csr);
       });
