@@ -42,13 +42,13 @@ void FeInv(Fe& r, const Fe& a) {
 
 Fe FeFromInt(const U256& a) {
   Fe r;
-  MontMul<kFieldP>(r.m, a, kFieldP.rr);
+  MontMulP(r.m, a, kFieldP.rr);
   return r;
 }
 
 U256 FeToInt(const Fe& a) {
   U256 r;
-  MontMul<kFieldP>(r, a.m, U256{{1, 0, 0, 0}});
+  MontMulP(r, a.m, U256{{1, 0, 0, 0}});
   return r;
 }
 

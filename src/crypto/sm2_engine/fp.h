@@ -34,8 +34,36 @@ inline Fe FeOne() { return Fe{kFieldP.one}; }
 
 inline void FeAdd(Fe& r, const Fe& a, const Fe& b) { ModAdd<kFieldP>(r.m, a.m, b.m); }
 inline void FeSub(Fe& r, const Fe& a, const Fe& b) { ModSub<kFieldP>(r.m, a.m, b.m); }
-inline void FeMul(Fe& r, const Fe& a, const Fe& b) { MontMul<kFieldP>(r.m, a.m, b.m); }
-inline void FeSqr(Fe& r, const Fe& a) { MontMul<kFieldP>(r.m, a.m, a.m); }
+// Montgomery multiplication specialised to p: with n0 = 1 the quotient digit is m = t0, and
+// m*p = m*2^256 - m*2^224 - m*2^96 + m*2^64 - m, so (t + m*p) / 2^64 is t / 2^64 plus
+// A - B with A = m*2^192 + m and B = m*2^160 + m*2^32: shifts instead of four multiplies.
+inline void MontMulP(U256& r, const U256& a, const U256& b) {
+  u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
+  for (int i = 0; i < 4; ++i) {
+    u64 row[5];
+    MulRow(row, a.v, b.v[i]);
+    unsigned char c = 0;
+    t0 = Adc(t0, row[0], c);
+    t1 = Adc(t1, row[1], c);
+    t2 = Adc(t2, row[2], c);
+    t3 = Adc(t3, row[3], c);
+    t4 = Adc(t4, row[4], c);
+    const u64 t5 = c;
+    const u64 m = t0, lo = m << 32, hi = m >> 32;
+    unsigned char br = 0;  // A >= B, so the chain ends without a borrow
+    const u64 d0 = Sbb(m, lo, br), d1 = Sbb(0, hi, br), d2 = Sbb(0, lo, br), d3 = Sbb(m, hi, br);
+    c = 0;
+    t0 = Adc(t1, d0, c);
+    t1 = Adc(t2, d1, c);
+    t2 = Adc(t3, d2, c);
+    t3 = Adc(t4, d3, c);
+    t4 = t5 + c;
+  }
+  SubtractIfAtLeast(r, U256{{t0, t1, t2, t3}}, t4, kFieldP.m);
+}
+
+inline void FeMul(Fe& r, const Fe& a, const Fe& b) { MontMulP(r.m, a.m, b.m); }
+inline void FeSqr(Fe& r, const Fe& a) { MontMulP(r.m, a.m, a.m); }
 inline void FeNeg(Fe& r, const Fe& a) { ModSub<kFieldP>(r.m, U256{{0, 0, 0, 0}}, a.m); }
 inline void FeDbl(Fe& r, const Fe& a) { ModAdd<kFieldP>(r.m, a.m, a.m); }
 

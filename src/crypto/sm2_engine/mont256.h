@@ -9,6 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
 namespace gmpki::crypto::sm2_engine {
 
 using u64 = std::uint64_t;
@@ -28,26 +32,44 @@ inline void Select(U256& r, u64 mask, const U256& a, const U256& b) {
   for (int i = 0; i < 4; ++i) r.v[i] = (a.v[i] & ~mask) | (b.v[i] & mask);
 }
 
+// Add and subtract with carry. On x86-64 the intrinsics make GCC emit plain adc/sbb chains
+// (unsigned __int128 carries compile to much longer code there); elsewhere the portable form.
+inline u64 Adc(u64 a, u64 b, unsigned char& carry) {
+#if defined(__x86_64__)
+  unsigned long long out;
+  carry = _addcarry_u64(carry, a, b, &out);
+  return out;
+#else
+  u128 s = static_cast<u128>(a) + b + carry;
+  carry = static_cast<unsigned char>(s >> 64);
+  return static_cast<u64>(s);
+#endif
+}
+
+inline u64 Sbb(u64 a, u64 b, unsigned char& borrow) {
+#if defined(__x86_64__)
+  unsigned long long out;
+  borrow = _subborrow_u64(borrow, a, b, &out);
+  return out;
+#else
+  u128 d = static_cast<u128>(a) - b - borrow;
+  borrow = static_cast<unsigned char>((d >> 64) & 1);
+  return static_cast<u64>(d);
+#endif
+}
+
 // r = a + b, returns the carry (0 or 1).
 inline u64 Add4(U256& r, const U256& a, const U256& b) {
-  u128 c = 0;
-  for (int i = 0; i < 4; ++i) {
-    c += static_cast<u128>(a.v[i]) + b.v[i];
-    r.v[i] = static_cast<u64>(c);
-    c >>= 64;
-  }
-  return static_cast<u64>(c);
+  unsigned char c = 0;
+  for (int i = 0; i < 4; ++i) r.v[i] = Adc(a.v[i], b.v[i], c);
+  return c;
 }
 
 // r = a - b, returns the borrow (0 or 1).
 inline u64 Sub4(U256& r, const U256& a, const U256& b) {
-  u64 borrow = 0;
-  for (int i = 0; i < 4; ++i) {
-    u128 d = static_cast<u128>(a.v[i]) - b.v[i] - borrow;
-    r.v[i] = static_cast<u64>(d);
-    borrow = static_cast<u64>(d >> 64) & 1;
-  }
-  return borrow;
+  unsigned char br = 0;
+  for (int i = 0; i < 4; ++i) r.v[i] = Sbb(a.v[i], b.v[i], br);
+  return br;
 }
 
 // All-ones when a < b.
@@ -81,63 +103,69 @@ struct MontModulus {
   U256 one;
 };
 
+// r = (t4:t) - M when that does not borrow, else t (low 256 bits); for t4:t < 2M.
+inline void SubtractIfAtLeast(U256& r, const U256& t, u64 t4, const U256& m) {
+  unsigned char br = 0;
+  U256 s;
+  for (int i = 0; i < 4; ++i) s.v[i] = Sbb(t.v[i], m.v[i], br);
+  Sbb(t4, 0, br);
+  Select(r, 0 - static_cast<u64>(br), s, t);
+}
+
 // r = a + b mod M for a, b < M.
 template <const MontModulus& P>
 inline void ModAdd(U256& r, const U256& a, const U256& b) {
-  U256 s, t;
+  U256 s;
   u64 carry = Add4(s, a, b);
-  u64 borrow = Sub4(t, s, P.m);
-  // Keep s only when the sum had no carry and s < M (the subtraction borrowed).
-  u64 keep = 0 - (borrow & (carry ^ 1));
-  Select(r, keep, t, s);
+  SubtractIfAtLeast(r, s, carry, P.m);
 }
 
 // r = a - b mod M for a, b < M.
 template <const MontModulus& P>
 inline void ModSub(U256& r, const U256& a, const U256& b) {
-  U256 d, t;
-  u64 mask = 0 - Sub4(d, a, b);
-  U256 madd;
-  for (int i = 0; i < 4; ++i) madd.v[i] = P.m.v[i] & mask;
-  Add4(t, d, madd);
-  r = t;
+  U256 d;
+  const u64 mask = 0 - Sub4(d, a, b);
+  unsigned char c = 0;
+  for (int i = 0; i < 4; ++i) r.v[i] = Adc(d.v[i], P.m.v[i] & mask, c);
 }
 
-// r = a * b * R^-1 mod M (CIOS) for a, b < M; r < M.
+// out = a * b (5 limbs).
+inline void MulRow(u64 out[5], const u64 a[4], u64 b) {
+  const u128 p0 = static_cast<u128>(a[0]) * b, p1 = static_cast<u128>(a[1]) * b;
+  const u128 p2 = static_cast<u128>(a[2]) * b, p3 = static_cast<u128>(a[3]) * b;
+  unsigned char c = 0;
+  out[0] = static_cast<u64>(p0);
+  out[1] = Adc(static_cast<u64>(p1), static_cast<u64>(p0 >> 64), c);
+  out[2] = Adc(static_cast<u64>(p2), static_cast<u64>(p1 >> 64), c);
+  out[3] = Adc(static_cast<u64>(p3), static_cast<u64>(p2 >> 64), c);
+  out[4] = static_cast<u64>(p3 >> 64) + c;
+}
+
+// r = a * b * R^-1 mod M (CIOS, operand scanning) for a, b < M; r < M.
 template <const MontModulus& P>
 inline void MontMul(U256& r, const U256& a, const U256& b) {
   u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
   for (int i = 0; i < 4; ++i) {
-    const u64 bi = b.v[i];
-    u128 c = static_cast<u128>(a.v[0]) * bi + t0;
-    t0 = static_cast<u64>(c);
-    c = (c >> 64) + static_cast<u128>(a.v[1]) * bi + t1;
-    t1 = static_cast<u64>(c);
-    c = (c >> 64) + static_cast<u128>(a.v[2]) * bi + t2;
-    t2 = static_cast<u64>(c);
-    c = (c >> 64) + static_cast<u128>(a.v[3]) * bi + t3;
-    t3 = static_cast<u64>(c);
-    c = (c >> 64) + t4;
-    t4 = static_cast<u64>(c);
-    const u64 t5 = static_cast<u64>(c >> 64);
-    // For SM2's p the constant n0 is 1 and the multiply folds away.
-    const u64 m = t0 * P.n0;
-    c = static_cast<u128>(m) * P.m.v[0] + t0;
-    c = (c >> 64) + static_cast<u128>(m) * P.m.v[1] + t1;
-    t0 = static_cast<u64>(c);
-    c = (c >> 64) + static_cast<u128>(m) * P.m.v[2] + t2;
-    t1 = static_cast<u64>(c);
-    c = (c >> 64) + static_cast<u128>(m) * P.m.v[3] + t3;
-    t2 = static_cast<u64>(c);
-    c = (c >> 64) + t4;
-    t3 = static_cast<u64>(c);
-    t4 = t5 + static_cast<u64>(c >> 64);
+    u64 row[5];
+    MulRow(row, a.v, b.v[i]);
+    unsigned char c = 0;
+    t0 = Adc(t0, row[0], c);
+    t1 = Adc(t1, row[1], c);
+    t2 = Adc(t2, row[2], c);
+    t3 = Adc(t3, row[3], c);
+    t4 = Adc(t4, row[4], c);
+    const u64 t5 = c;
+    // m makes t + m*M divisible by 2^64; the low limb of the sum is zero and dropped.
+    MulRow(row, P.m.v, t0 * P.n0);
+    c = 0;
+    Adc(t0, row[0], c);
+    t0 = Adc(t1, row[1], c);
+    t1 = Adc(t2, row[2], c);
+    t2 = Adc(t3, row[3], c);
+    t3 = Adc(t4, row[4], c);
+    t4 = t5 + c;
   }
-  // t < 2M: subtract M once unless that borrows past the fifth limb.
-  U256 t{{t0, t1, t2, t3}}, s;
-  u64 borrow = Sub4(s, t, P.m);
-  u64 keep_t = 0 - (borrow & (t4 ^ 1));
-  Select(r, keep_t, s, t);
+  SubtractIfAtLeast(r, U256{{t0, t1, t2, t3}}, t4, P.m);
 }
 
 // Full reduction of any 256-bit value when 2^256 < 2M (true for SM2's p and n).

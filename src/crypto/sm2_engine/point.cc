@@ -118,8 +118,9 @@ void PointDouble(JacobianPoint& r, const JacobianPoint& a) {
 
 namespace {
 
-// The mixed-addition formula alone; H = 0 (a = +-b) gives Z3 = 0.
-inline void AddMixedFormula(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b) {
+// The mixed-addition formula alone; H = 0 (a = +-b) gives Z3 = 0. Reports H = 0 and R = 0.
+inline void AddMixedFormula(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b,
+                            u64& h_zero, u64& r_zero) {
   Fe z1z1, u2, s2, h, rr, hh, hhh, v, t, x3, y3, z3;
   FeSqr(z1z1, a.z);
   FeMul(u2, b.x, z1z1);
@@ -127,6 +128,8 @@ inline void AddMixedFormula(JacobianPoint& r, const JacobianPoint& a, const Affi
   FeMul(s2, s2, z1z1);
   FeSub(h, u2, a.x);
   FeSub(rr, s2, a.y);
+  h_zero = FeIsZeroMask(h);
+  r_zero = FeIsZeroMask(rr);
   FeSqr(hh, h);
   FeMul(hhh, h, hh);
   FeMul(v, a.x, hh);
@@ -190,7 +193,8 @@ inline void SelectPoint(JacobianPoint& r, u64 mask, const JacobianPoint& a,
 void PointAddMixed(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b,
                    u64 b_is_infinity) {
   JacobianPoint sum;
-  AddMixedFormula(sum, a, b);
+  u64 h_zero, r_zero;
+  AddMixedFormula(sum, a, b, h_zero, r_zero);
   const u64 a_inf = IsInfinityMask(a);
   SelectPoint(sum, a_inf, sum, ToJacobian(b));
   SelectPoint(r, b_is_infinity, sum, a);
@@ -229,7 +233,18 @@ void PointAddVartime(JacobianPoint& r, const JacobianPoint& a, const JacobianPoi
 }
 
 void PointAddMixedVartime(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b) {
-  PointAddVartime(r, a, ToJacobian(b));
+  if (IsInfinityMask(a)) {
+    r = ToJacobian(b);
+    return;
+  }
+  u64 h_zero, r_zero;
+  JacobianPoint sum;
+  AddMixedFormula(sum, a, b, h_zero, r_zero);
+  if (h_zero && r_zero) {
+    PointDouble(r, a);
+    return;
+  }
+  r = sum;
 }
 
 u64 PointToAffine(AffinePoint& r, const JacobianPoint& p) {
@@ -281,55 +296,58 @@ void ScalarMulBase(JacobianPoint& r, const U256& k) {
 
 namespace {
 
-// Width-5 NAF of k: digits odd in [-15, 15] or zero, at most 257 of them. Variable time.
-int Wnaf5(const U256& k, int8_t out[257]) {
+constexpr int kWnafQ = 5;  // Q, 3Q, ..., 15Q built per verification
+constexpr int kWnafG = 7;  // G, 3G, ..., 63G precomputed once (affine)
+
+// Width-w NAF of k: digits odd in (-2^(w-1), 2^(w-1)) or zero, at most 257 of them; returns
+// the number of digits up to the highest nonzero one. Variable time (public scalars only).
+int Wnaf(const U256& k, int w, int8_t out[257]) {
   u64 v[5] = {k.v[0], k.v[1], k.v[2], k.v[3], 0};
+  const int full = 1 << w, half = 1 << (w - 1);
   int len = 0;
   for (int i = 0; i < 257; ++i) out[i] = 0;
-  int pos = 0;
-  while ((v[0] | v[1] | v[2] | v[3] | v[4]) != 0) {
+  for (int pos = 0; (v[0] | v[1] | v[2] | v[3] | v[4]) != 0; ++pos) {
     int d = 0;
     if (v[0] & 1) {
-      d = static_cast<int>(v[0] & 31);
-      if (d >= 16) d -= 32;
-      // v -= d
-      if (d > 0) {
+      d = static_cast<int>(v[0] & static_cast<u64>(full - 1));
+      if (d >= half) d -= full;
+      if (d > 0) {  // v -= d
         u64 borrow = static_cast<u64>(d);
         for (int j = 0; j < 5 && borrow; ++j) {
-          u64 old = v[j];
+          const u64 old = v[j];
           v[j] -= borrow;
           borrow = old < borrow ? 1 : 0;
         }
-      } else {
+      } else {  // v += -d
         u64 carry = static_cast<u64>(-d);
         for (int j = 0; j < 5 && carry; ++j) {
           v[j] += carry;
           carry = v[j] < carry ? 1 : 0;
         }
       }
+      len = pos + 1;
     }
     out[pos] = static_cast<int8_t>(d);
-    if (d != 0) len = pos + 1;
-    ++pos;
     for (int j = 0; j < 4; ++j) v[j] = (v[j] >> 1) | (v[j + 1] << 63);
     v[4] >>= 1;
   }
   return len;
 }
 
-// u*G through the fixed-base table, variable time (u public).
-void ScalarMulBaseVartime(JacobianPoint& r, const U256& u) {
-  const BaseTable& table = Table();
-  JacobianPoint acc = Infinity();
-  for (int i = 0; i < kWindows; ++i) {
-    unsigned sign, mag;
-    BoothRecode4(Window5(u, 4 * i), sign, mag);
-    if (mag == 0) continue;
-    AffinePoint t = table[i][mag - 1];
-    if (sign) FeNeg(t.y, t.y);
-    PointAddMixedVartime(acc, acc, t);
-  }
-  r = acc;
+using OddGTable = std::array<AffinePoint, 1 << (kWnafG - 2)>;
+
+const OddGTable& OddMultiplesOfG() {
+  static const std::unique_ptr<OddGTable> table = [] {
+    auto t = std::make_unique<OddGTable>();
+    JacobianPoint g = ToJacobian(BasePoint()), g2, acc = g;
+    PointDouble(g2, g);
+    for (auto& entry : *t) {
+      PointToAffine(entry, acc);
+      PointAddVartime(acc, acc, g2);
+    }
+    return t;
+  }();
+  return *table;
 }
 
 }  // namespace
@@ -337,29 +355,36 @@ void ScalarMulBaseVartime(JacobianPoint& r, const U256& u) {
 void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2,
                             const AffinePoint& q) {
   // Odd multiples Q, 3Q, ..., 15Q.
-  JacobianPoint odd[8];
-  odd[0] = ToJacobian(q);
+  JacobianPoint odd_q[1 << (kWnafQ - 2)];
+  odd_q[0] = ToJacobian(q);
   JacobianPoint q2;
-  PointDouble(q2, odd[0]);
-  for (int i = 1; i < 8; ++i) PointAddVartime(odd[i], odd[i - 1], q2);
+  PointDouble(q2, odd_q[0]);
+  for (int i = 1; i < (1 << (kWnafQ - 2)); ++i) PointAddVartime(odd_q[i], odd_q[i - 1], q2);
+  const OddGTable& odd_g = OddMultiplesOfG();
 
-  int8_t naf[257];
-  int len = Wnaf5(u2, naf);
+  // Both scalars share one chain of doublings (Straus-Shamir interleaving).
+  int8_t naf1[257], naf2[257];
+  const int len1 = Wnaf(u1, kWnafG, naf1);
+  const int len2 = Wnaf(u2, kWnafQ, naf2);
   JacobianPoint acc = Infinity();
-  for (int i = len - 1; i >= 0; --i) {
+  for (int i = (len1 > len2 ? len1 : len2) - 1; i >= 0; --i) {
     PointDouble(acc, acc);
-    int d = naf[i];
-    if (d > 0) {
-      PointAddVartime(acc, acc, odd[d >> 1]);
+    if (const int d = naf2[i]; d > 0) {
+      PointAddVartime(acc, acc, odd_q[d >> 1]);
     } else if (d < 0) {
-      JacobianPoint neg = odd[(-d) >> 1];
+      JacobianPoint neg = odd_q[(-d) >> 1];
       FeNeg(neg.y, neg.y);
       PointAddVartime(acc, acc, neg);
     }
+    if (const int d = naf1[i]; d > 0) {
+      PointAddMixedVartime(acc, acc, odd_g[d >> 1]);
+    } else if (d < 0) {
+      AffinePoint neg = odd_g[(-d) >> 1];
+      FeNeg(neg.y, neg.y);
+      PointAddMixedVartime(acc, acc, neg);
+    }
   }
-  JacobianPoint g_part;
-  ScalarMulBaseVartime(g_part, u1);
-  PointAddVartime(r, acc, g_part);
+  r = acc;
 }
 
 }  // namespace gmpki::crypto::sm2_engine

@@ -42,7 +42,7 @@ void PointAddMixed(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& 
 // r = a + b for all inputs (infinity, a = b, a = -b), without secret-dependent branches.
 void PointAdd(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b);
 
-// Variable-time versions for public inputs; all special cases handled.
+// Variable-time versions for public inputs; all special cases handled (b affine is finite).
 void PointAddVartime(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b);
 void PointAddMixedVartime(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b);
 
@@ -57,8 +57,9 @@ bool IsOnCurve(const AffinePoint& a);
 // multiples, each looked up by scanning all 8 entries.
 void ScalarMulBase(JacobianPoint& r, const U256& k);
 
-// r = u1*G + u2*Q for public u1, u2, Q (signature verification). Variable time: G through the
-// fixed-base table with direct indexing, Q through width-5 wNAF.
+// r = u1*G + u2*Q for public u1, u2, Q (signature verification). Variable time: one shared
+// chain of doublings (Straus-Shamir), u1 in width-7 NAF over precomputed affine odd multiples
+// of G, u2 in width-5 NAF over odd multiples of Q computed per call.
 void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2,
                             const AffinePoint& q);
 
