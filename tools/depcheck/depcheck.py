@@ -256,14 +256,29 @@ def CheckInclude(root, rel, lineno, quote, inc, allowed):
     return out
 
 
+def GitIgnored(root):
+    """Paths git ignores under root (work in progress kept out of the tree): not checked."""
+    import subprocess
+    try:
+        out = subprocess.run(["git", "-C", root, "ls-files", "--others", "--ignored",
+                              "--exclude-standard", "--directory"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return set()
+    return {line.rstrip("/") for line in out.splitlines() if line}
+
+
 def SourceFiles(root):
+    ignored = GitIgnored(root)
     for top in SCAN_DIRS:
         base = os.path.join(root, top)
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
             for f in sorted(filenames):
                 if f.endswith(SOURCE_EXT):
-                    yield os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
+                    rel = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
+                    if not any(rel == ig or rel.startswith(ig + "/") for ig in ignored):
+                        yield rel
 
 
 def Check(root):

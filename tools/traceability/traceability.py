@@ -192,8 +192,21 @@ def _scan_script(path: str, lines: list[str], scan: Scan) -> None:
         scan.add(rid, name)
 
 
+def _git_ignored(root: str) -> set[str]:
+    """Paths under root that git ignores (work in progress kept out of the tree), relative."""
+    import subprocess
+    try:
+        out = subprocess.run(["git", "-C", root, "ls-files", "--others", "--ignored",
+                              "--exclude-standard", "--directory"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return set()
+    return {line.rstrip("/") for line in out.splitlines() if line}
+
+
 def scan_tree(root: str, dirs=SCAN_DIRS) -> Scan:
     scan = Scan()
+    ignored = _git_ignored(root)
     for d in dirs:
         top = os.path.join(root, d)
         for dirpath, dirnames, filenames in os.walk(top):
@@ -210,6 +223,8 @@ def scan_tree(root: str, dirs=SCAN_DIRS) -> Scan:
                     continue
                 full = os.path.join(dirpath, fn)
                 rel = os.path.relpath(full, root)
+                if any(rel == ig or rel.startswith(ig + "/") for ig in ignored):
+                    continue  # what git ignores is not part of the tree CI sees
                 try:
                     with open(full, encoding="utf-8") as f:
                         lines = f.read().splitlines()
