@@ -105,7 +105,7 @@ openssl crl -in delta.crl -noout -text | grep -q "Delta CRL Indicator" || fail "
 "$BC" crl --issuer c2.pem delta.crl | grep -q '"delta_base"' || fail "bc-verify delta CRL"
 ok "delta CRL lists the hold and verifies"
 "$GMPKI" --home "$H" ctl issue --ca industry-ca --days 30 --out ctl.pem >/dev/null
-sed -n '/BEGIN/,/END/p' ctl.pem | sed '1d;$d' | base64 -d > ctl.der
+awk '/^-----BEGIN /{f=1; next} /^-----END /{f=0} f' ctl.pem | base64 -d > ctl.der
 "$BC" signed --issuer c3.pem ctl.der >/dev/null || fail "bc-verify CTL"
 openssl asn1parse -inform DER -in ctl.der >/dev/null || fail "asn1parse CTL"
 ok "the signed trust list verifies with Bouncy Castle"

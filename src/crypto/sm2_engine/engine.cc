@@ -1,0 +1,209 @@
+#include "crypto/sm2_engine/engine.h"
+
+#include <cstring>
+
+#include "crypto/der_internal.h"
+#include "crypto/random.h"
+
+namespace gmpki::crypto::sm2_engine {
+namespace {
+
+// base/bytes.h's SecureZero, which the optimiser may not drop.
+void Wipe(void* p, std::size_t n) { SecureZero(p, n); }
+
+constexpr int kMaxSignAttempts = 64;
+
+}  // namespace
+
+Bytes EncodeSignatureDer(const Signature& sig) {
+  Bytes body;
+  internal::AppendUnsignedInteger(body, ByteView(sig.r.data(), sig.r.size()));
+  internal::AppendUnsignedInteger(body, ByteView(sig.s.data(), sig.s.size()));
+  Bytes out;
+  internal::AppendTlv(out, internal::kTagSequence, body);
+  return out;
+}
+
+Result<Signature> DecodeSignatureDer(ByteView der) {
+  internal::DerReader outer(der);
+  GMPKI_ASSIGN_OR_RETURN(ByteView seq, outer.Read(internal::kTagSequence));
+  if (!outer.empty()) return Error(ErrorCode::kMalformedInput, "trailing bytes after SM2Signature");
+  internal::DerReader inner(seq);
+  Signature sig;
+  for (auto* field : {&sig.r, &sig.s}) {
+    GMPKI_ASSIGN_OR_RETURN(ByteView mag, inner.ReadUnsignedInteger());
+    if (mag.size() > 32) return Error(ErrorCode::kMalformedInput, "SM2Signature integer too long");
+    std::memcpy(field->data() + (32 - mag.size()), mag.data(), mag.size());
+  }
+  if (!inner.empty()) return Error(ErrorCode::kMalformedInput, "trailing bytes in SM2Signature");
+  return sig;
+}
+
+Result<PublicKey> PublicKey::FromPoint(ByteView uncompressed) {
+  if (uncompressed.size() != 65 || uncompressed[0] != 0x04) {
+    return Error(ErrorCode::kInvalidArgument, "SM2 public key must be a 65-byte 04||X||Y point");
+  }
+  PublicKey pk;
+  if (!FeFromBytesStrict(pk.q_.x, uncompressed.data() + 1) ||
+      !FeFromBytesStrict(pk.q_.y, uncompressed.data() + 33)) {
+    return Error(ErrorCode::kInvalidArgument, "SM2 public key coordinate not below p");
+  }
+  if (!IsOnCurve(pk.q_)) return Error(ErrorCode::kInvalidArgument, "SM2 public key not on curve");
+  return pk;
+}
+
+std::array<std::uint8_t, 65> PublicKey::ToPoint() const {
+  std::array<std::uint8_t, 65> out{};
+  out[0] = 0x04;
+  FeToBytes(out.data() + 1, q_.x);
+  FeToBytes(out.data() + 33, q_.y);
+  return out;
+}
+
+Result<PrivateKey> PrivateKey::FromScalar(ByteView d32) {
+  if (d32.size() != 32)
+    return Error(ErrorCode::kInvalidArgument, "SM2 private key must be 32 bytes");
+  U256 d = FromBe32(d32.data());
+  // 1 <= d <= n - 2, i.e. d in [1, n-1] and d + 1 != n. Only the verdict leaves this check.
+  U256 d1;
+  Add4(d1, d, U256{{1, 0, 0, 0}});
+  const u64 ok = ScInRangeMask(d) & ScInRangeMask(d1);
+  if (!ok) {
+    Wipe(&d, sizeof(d));
+    Wipe(&d1, sizeof(d1));
+    return Error(ErrorCode::kInvalidArgument, "SM2 private key out of range [1, n-2]");
+  }
+  PrivateKey key;
+  key.d_ = ScFromIntReduce(d);
+  ScInv(key.d1_inv_, ScFromIntReduce(d1));
+  JacobianPoint p;
+  ScalarMulBase(p, d);
+  PointToAffine(key.pub_.q_, p);
+  Wipe(&d, sizeof(d));
+  Wipe(&d1, sizeof(d1));
+  return key;
+}
+
+Result<PrivateKey> PrivateKey::Generate() {
+  std::uint8_t buf[32];
+  for (int attempt = 0; attempt < kMaxSignAttempts; ++attempt) {
+    GMPKI_RETURN_IF_ERROR(RandomFill(std::span<std::uint8_t>(buf, sizeof(buf))));
+    // Rejection sampling keeps d uniform; a rejected candidate is discarded, so the branch
+    // reveals nothing about the accepted key.
+    auto key = FromScalar(ByteView(buf, sizeof(buf)));
+    Wipe(buf, sizeof(buf));
+    if (key.ok()) return key;
+  }
+  return Error(ErrorCode::kCryptoFailure, "random generator keeps producing out-of-range keys");
+}
+
+SecretBytes PrivateKey::ToScalar() const {
+  SecretBytes out(32);
+  ScToBytes(out.data(), d_);
+  return out;
+}
+
+PrivateKey::PrivateKey(PrivateKey&& o) noexcept : d_(o.d_), d1_inv_(o.d1_inv_), pub_(o.pub_) {
+  Wipe(&o.d_, sizeof(o.d_));
+  Wipe(&o.d1_inv_, sizeof(o.d1_inv_));
+}
+
+PrivateKey& PrivateKey::operator=(PrivateKey&& o) noexcept {
+  if (this != &o) {
+    d_ = o.d_;
+    d1_inv_ = o.d1_inv_;
+    pub_ = o.pub_;
+    Wipe(&o.d_, sizeof(o.d_));
+    Wipe(&o.d1_inv_, sizeof(o.d1_inv_));
+  }
+  return *this;
+}
+
+PrivateKey::~PrivateKey() {
+  Wipe(&d_, sizeof(d_));
+  Wipe(&d1_inv_, sizeof(d1_inv_));
+}
+
+Result<Signature> SignDigestWithK(const PrivateKey& key, ByteView e32, ByteView k32) {
+  if (e32.size() != 32 || k32.size() != 32) {
+    return Error(ErrorCode::kInvalidArgument, "SM2 sign: e and k must be 32 bytes");
+  }
+  U256 k = FromBe32(k32.data());
+  if (!ScInRangeMask(k)) return Error(ErrorCode::kInvalidArgument, "SM2 sign: k not in [1, n-1]");
+  // A4: (x1, y1) = [k]G.
+  JacobianPoint kg;
+  ScalarMulBase(kg, k);
+  AffinePoint p1;
+  PointToAffine(p1, kg);
+  // A5: r = (e + x1) mod n; r = 0 or r + k = n means another k (r is public anyway).
+  Sc e = ScFromBytesReduce(e32.data());
+  Sc x1 = ScFromIntReduce(FeToInt(p1.x));
+  Sc r, k_m = ScFromIntReduce(k), t;
+  ScAdd(r, e, x1);
+  ScAdd(t, r, k_m);
+  if (ScIsZeroMask(r) | ScIsZeroMask(t)) {
+    Wipe(&k, sizeof(k));
+    Wipe(&k_m, sizeof(k_m));
+    return Error(ErrorCode::kInvalidArgument, "SM2 sign: k gives r = 0 or r + k = n");
+  }
+  // A6: s = ((1 + d)^-1 * (k - r*d)) mod n.
+  Sc s;
+  ScMul(t, r, key.d_);
+  ScSub(t, k_m, t);
+  ScMul(s, key.d1_inv_, t);
+  Wipe(&k, sizeof(k));
+  Wipe(&k_m, sizeof(k_m));
+  Wipe(&t, sizeof(t));
+  if (ScIsZeroMask(s)) return Error(ErrorCode::kInvalidArgument, "SM2 sign: k gives s = 0");
+  Signature sig;
+  ScToBytes(sig.r.data(), r);
+  ScToBytes(sig.s.data(), s);
+  return sig;
+}
+
+Result<Signature> SignDigest(const PrivateKey& key, ByteView e32) {
+  if (e32.size() != 32) return Error(ErrorCode::kInvalidArgument, "SM2 sign: e must be 32 bytes");
+  std::uint8_t k[32];
+  for (int attempt = 0; attempt < kMaxSignAttempts; ++attempt) {
+    GMPKI_RETURN_IF_ERROR(RandomFill(std::span<std::uint8_t>(k, sizeof(k))));
+    auto sig = SignDigestWithK(key, e32, ByteView(k, sizeof(k)));
+    Wipe(k, sizeof(k));
+    if (sig.ok()) return sig;
+  }
+  return Error(ErrorCode::kCryptoFailure, "SM2 sign: no usable k after repeated attempts");
+}
+
+Status VerifyDigest(const PublicKey& pub, ByteView e32, const Signature& sig) {
+  if (e32.size() != 32) return Error(ErrorCode::kInvalidArgument, "SM2 verify: e must be 32 bytes");
+  // B1, B2: 1 <= r, s <= n - 1.
+  U256 r_int = FromBe32(sig.r.data());
+  U256 s_int = FromBe32(sig.s.data());
+  if (!ScInRangeMask(r_int) || !ScInRangeMask(s_int)) {
+    return Error(ErrorCode::kBadSignature, "SM2 signature: r or s not in [1, n-1]");
+  }
+  // B5: t = (r + s) mod n, t != 0.
+  Sc r = ScFromIntReduce(r_int), s = ScFromIntReduce(s_int), t;
+  ScAdd(t, r, s);
+  if (ScIsZeroMask(t)) return Error(ErrorCode::kBadSignature, "SM2 signature: r + s = n");
+  // B6: (x1, y1) = [s]G + [t]P.
+  JacobianPoint p;
+  DoubleScalarMulVartime(p, s_int, ScToInt(t), pub.point());
+  if (IsInfinityMask(p)) return Error(ErrorCode::kBadSignature, "SM2 signature does not verify");
+  // B7: R = (e + x1) mod n = r  <=>  x1 = c or x1 = c + n with c = (r - e) mod n (x1 < p < 2n).
+  // Compared projectively, X = x1 * Z^2, which saves the field inversion.
+  Sc e = ScFromBytesReduce(e32.data()), c_m;
+  ScSub(c_m, r, e);
+  U256 c = ScToInt(c_m);
+  Fe z2, cand;
+  FeSqr(z2, p.z);
+  FeMul(cand, FeFromInt(c), z2);
+  if (FeEqualMask(cand, p.x)) return OkStatus();
+  U256 c_plus_n;
+  if (Add4(c_plus_n, c, kOrderN.m) == 0 && MaskLess(c_plus_n, kFieldP.m)) {
+    FeMul(cand, FeFromInt(c_plus_n), z2);
+    if (FeEqualMask(cand, p.x)) return OkStatus();
+  }
+  return Error(ErrorCode::kBadSignature, "SM2 signature does not verify");
+}
+
+}  // namespace gmpki::crypto::sm2_engine

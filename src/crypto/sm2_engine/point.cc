@@ -1,0 +1,393 @@
+#include "crypto/sm2_engine/point.h"
+
+#include <array>
+#include <memory>
+
+namespace gmpki::crypto::sm2_engine {
+namespace {
+
+// GB/T 32918.5-2017 section 3: b, Gx, Gy.
+constexpr U256 kB = {
+    {0xddbcbd414d940e93ULL, 0xf39789f515ab8f92ULL, 0x4d5a9e4bcf6509a7ULL, 0x28e9fa9e9d9f5e34ULL}};
+constexpr U256 kGx = {
+    {0x715a4589334c74c7ULL, 0x8fe30bbff2660be1ULL, 0x5f9904466a39c994ULL, 0x32c4ae2c1f198119ULL}};
+constexpr U256 kGy = {
+    {0x02df32e52139f0a0ULL, 0xd0a9877cc62a4740ULL, 0x59bdcee36b692153ULL, 0xbc3736a2f4f6779cULL}};
+
+constexpr int kWindowBits = 5;
+constexpr int kWindows = 52;  // 52 signed 5-bit digits cover 256 bits plus the Booth carry
+constexpr int kEntries = 16;  // |digit| in 1..16
+
+using BaseTable = std::array<std::array<AffinePoint, kEntries>, kWindows>;
+
+// table[i][j] = (j + 1) * 32^i * G, computed once (832 inversions, a few ms, at first use).
+const BaseTable& Table() {
+  static const std::unique_ptr<BaseTable> table = [] {
+    auto t = std::make_unique<BaseTable>();
+    JacobianPoint base = ToJacobian(BasePoint());
+    for (int i = 0; i < kWindows; ++i) {
+      JacobianPoint acc = base;
+      for (int j = 0; j < kEntries; ++j) {
+        PointToAffine((*t)[i][j], acc);
+        PointAddVartime(acc, acc, base);
+      }
+      for (int k = 0; k < kWindowBits; ++k) PointDouble(base, base);
+    }
+    return t;
+  }();
+  return *table;
+}
+
+// Bits bit-1 .. bit+4 of k (bits outside [0, 256) read as zero): the 6-bit Booth window for
+// signed 5-bit digits. bit is public.
+inline unsigned Window6(const U256& k, int bit) {
+  unsigned w = 0;
+  for (int b = 0; b < 6; ++b) {
+    int pos = bit - 1 + b;
+    if (pos < 0 || pos >= 256) continue;  // public position
+    w |= static_cast<unsigned>((k.v[pos / 64] >> (pos % 64)) & 1) << b;
+  }
+  return w;
+}
+
+// Booth recoding, branch-free: the 6-bit window w (bits bit-1 .. bit+4) stands for the digit
+// floor((w + 1) / 2) - 32 * (w >> 5) in [-16, 16]; returned as sign (1 = negative) and
+// magnitude. Summing digit_i * 32^i over all windows gives k back exactly.
+inline void BoothRecode5(unsigned in, unsigned& sign, unsigned& mag) {
+  unsigned s = ~((in >> 5) - 1);  // all-ones when the top bit is set
+  unsigned d = (1u << 6) - in - 1;
+  d = (d & s) | (in & ~s);
+  d = (d >> 1) + (d & 1);
+  sign = s & 1;
+  mag = d;
+}
+
+// r = entries[mag - 1] by a scan of all entries; r = (0, 0) when mag = 0.
+inline void LookupCt(AffinePoint& r, const std::array<AffinePoint, kEntries>& entries,
+                     unsigned mag) {
+  r.x = FeZero();
+  r.y = FeZero();
+  for (unsigned j = 0; j < kEntries; ++j) {
+    u64 mask = MaskIsZero64(static_cast<u64>(mag ^ (j + 1)));
+    FeSelect(r.x, mask, r.x, entries[j].x);
+    FeSelect(r.y, mask, r.y, entries[j].y);
+  }
+}
+
+}  // namespace
+
+const AffinePoint& BasePoint() {
+  static const AffinePoint g = {FeFromInt(kGx), FeFromInt(kGy)};
+  return g;
+}
+
+const Fe& CurveB() {
+  static const Fe b = FeFromInt(kB);
+  return b;
+}
+
+void PointDouble(JacobianPoint& r, const JacobianPoint& a) {
+  Fe delta, gamma, beta, alpha, t1, t2, x3, y3, z3;
+  FeSqr(delta, a.z);
+  FeSqr(gamma, a.y);
+  FeMul(beta, a.x, gamma);
+  FeSub(t1, a.x, delta);
+  FeAdd(t2, a.x, delta);
+  FeMul(t1, t1, t2);
+  FeDbl(alpha, t1);
+  FeAdd(alpha, alpha, t1);  // alpha = 3 (X - delta)(X + delta), valid because a = -3
+  FeSqr(x3, alpha);
+  FeDbl(t1, beta);
+  FeDbl(t1, t1);  // 4 beta
+  FeDbl(t2, t1);  // 8 beta
+  FeSub(x3, x3, t2);
+  FeAdd(z3, a.y, a.z);
+  FeSqr(z3, z3);
+  FeSub(z3, z3, gamma);
+  FeSub(z3, z3, delta);
+  FeSub(t1, t1, x3);
+  FeMul(y3, alpha, t1);
+  FeSqr(t2, gamma);
+  FeDbl(t2, t2);
+  FeDbl(t2, t2);
+  FeDbl(t2, t2);  // 8 gamma^2
+  FeSub(y3, y3, t2);
+  r.x = x3;
+  r.y = y3;
+  r.z = z3;
+}
+
+namespace {
+
+// The mixed-addition formula alone; H = 0 (a = +-b) gives Z3 = 0. Reports H = 0 and R = 0.
+inline void AddMixedFormula(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b,
+                            u64& h_zero, u64& r_zero) {
+  Fe z1z1, u2, s2, h, rr, hh, hhh, v, t, x3, y3, z3;
+  FeSqr(z1z1, a.z);
+  FeMul(u2, b.x, z1z1);
+  FeMul(s2, b.y, a.z);
+  FeMul(s2, s2, z1z1);
+  FeSub(h, u2, a.x);
+  FeSub(rr, s2, a.y);
+  h_zero = FeIsZeroMask(h);
+  r_zero = FeIsZeroMask(rr);
+  FeSqr(hh, h);
+  FeMul(hhh, h, hh);
+  FeMul(v, a.x, hh);
+  FeSqr(x3, rr);
+  FeSub(x3, x3, hhh);
+  FeDbl(t, v);
+  FeSub(x3, x3, t);
+  FeSub(t, v, x3);
+  FeMul(y3, rr, t);
+  FeMul(t, a.y, hhh);
+  FeSub(y3, y3, t);
+  FeMul(z3, a.z, h);
+  r.x = x3;
+  r.y = y3;
+  r.z = z3;
+}
+
+// The full-addition formula; also reports H = 0 and R = 0 as masks.
+inline void AddFormula(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b,
+                       u64& h_zero, u64& r_zero) {
+  Fe z1z1, z2z2, u1, u2, s1, s2, h, rr, hh, hhh, v, t, x3, y3, z3;
+  FeSqr(z1z1, a.z);
+  FeSqr(z2z2, b.z);
+  FeMul(u1, a.x, z2z2);
+  FeMul(u2, b.x, z1z1);
+  FeMul(s1, a.y, b.z);
+  FeMul(s1, s1, z2z2);
+  FeMul(s2, b.y, a.z);
+  FeMul(s2, s2, z1z1);
+  FeSub(h, u2, u1);
+  FeSub(rr, s2, s1);
+  h_zero = FeIsZeroMask(h);
+  r_zero = FeIsZeroMask(rr);
+  FeSqr(hh, h);
+  FeMul(hhh, h, hh);
+  FeMul(v, u1, hh);
+  FeSqr(x3, rr);
+  FeSub(x3, x3, hhh);
+  FeDbl(t, v);
+  FeSub(x3, x3, t);
+  FeSub(t, v, x3);
+  FeMul(y3, rr, t);
+  FeMul(t, s1, hhh);
+  FeSub(y3, y3, t);
+  FeMul(z3, a.z, b.z);
+  FeMul(z3, z3, h);
+  r.x = x3;
+  r.y = y3;
+  r.z = z3;
+}
+
+inline void SelectPoint(JacobianPoint& r, u64 mask, const JacobianPoint& a,
+                        const JacobianPoint& b) {
+  FeSelect(r.x, mask, a.x, b.x);
+  FeSelect(r.y, mask, a.y, b.y);
+  FeSelect(r.z, mask, a.z, b.z);
+}
+
+}  // namespace
+
+void PointAddMixed(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b,
+                   u64 b_is_infinity) {
+  JacobianPoint sum;
+  u64 h_zero, r_zero;
+  AddMixedFormula(sum, a, b, h_zero, r_zero);
+  const u64 a_inf = IsInfinityMask(a);
+  SelectPoint(sum, a_inf, sum, ToJacobian(b));
+  SelectPoint(r, b_is_infinity, sum, a);
+}
+
+void PointAdd(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b) {
+  JacobianPoint sum, dbl;
+  u64 h_zero, r_zero;
+  AddFormula(sum, a, b, h_zero, r_zero);
+  PointDouble(dbl, a);
+  const u64 a_inf = IsInfinityMask(a);
+  const u64 b_inf = IsInfinityMask(b);
+  // a = b (both finite): the addition formula degenerates, use the doubling.
+  SelectPoint(sum, h_zero & r_zero & ~a_inf & ~b_inf, sum, dbl);
+  SelectPoint(sum, a_inf, sum, b);
+  SelectPoint(r, b_inf & ~a_inf, sum, a);
+}
+
+void PointAddVartime(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b) {
+  if (IsInfinityMask(a)) {
+    r = b;
+    return;
+  }
+  if (IsInfinityMask(b)) {
+    r = a;
+    return;
+  }
+  u64 h_zero, r_zero;
+  JacobianPoint sum;
+  AddFormula(sum, a, b, h_zero, r_zero);
+  if (h_zero && r_zero) {
+    PointDouble(r, a);
+    return;
+  }
+  r = sum;  // h_zero alone (a = -b) leaves Z3 = 0: infinity
+}
+
+void PointAddMixedVartime(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b) {
+  if (IsInfinityMask(a)) {
+    r = ToJacobian(b);
+    return;
+  }
+  u64 h_zero, r_zero;
+  JacobianPoint sum;
+  AddMixedFormula(sum, a, b, h_zero, r_zero);
+  if (h_zero && r_zero) {
+    PointDouble(r, a);
+    return;
+  }
+  r = sum;
+}
+
+u64 PointToAffine(AffinePoint& r, const JacobianPoint& p) {
+  Fe zinv, zinv2;
+  FeInv(zinv, p.z);  // 0 for infinity, which zeroes the result
+  FeSqr(zinv2, zinv);
+  FeMul(r.x, p.x, zinv2);
+  FeMul(zinv2, zinv2, zinv);
+  FeMul(r.y, p.y, zinv2);
+  return IsInfinityMask(p);
+}
+
+bool IsOnCurve(const AffinePoint& a) {
+  Fe lhs, rhs, t;
+  FeSqr(lhs, a.y);
+  FeSqr(rhs, a.x);
+  FeMul(rhs, rhs, a.x);
+  FeDbl(t, a.x);
+  FeAdd(t, t, a.x);
+  FeSub(rhs, rhs, t);
+  FeAdd(rhs, rhs, CurveB());
+  return FeEqualMask(lhs, rhs) != 0;
+}
+
+void ScalarMulBase(JacobianPoint& r, const U256& k) {
+  const BaseTable& table = Table();
+  JacobianPoint acc = Infinity();
+  AffinePoint t;
+  Fe neg_y;
+  // Windows 0..50: acc holds m*G with |m| <= 16 (32^i - 1) / 31 < 32^i while the entry is
+  // d*32^i*G with 1 <= |d| <= 16, and |m| + 16*32^i < 17*2^250 < n, so acc != +-entry: the
+  // mixed formula's a = +-b case cannot occur.
+  for (int i = 0; i < kWindows - 1; ++i) {
+    unsigned sign, mag;
+    BoothRecode5(Window6(k, kWindowBits * i), sign, mag);
+    LookupCt(t, table[i], mag);
+    FeNeg(neg_y, t.y);
+    FeSelect(t.y, 0 - static_cast<u64>(sign), t.y, neg_y);
+    PointAddMixed(acc, acc, t, MaskIsZero64(mag));
+  }
+  // The top digit (0, 1 or 2, from bits 254..255 and the carry) may make the sum wrap past n,
+  // so it goes through the complete addition: k = 2^256 or 2^257 mod n would otherwise hit
+  // the a = b case.
+  unsigned sign, mag;
+  BoothRecode5(Window6(k, kWindowBits * (kWindows - 1)), sign, mag);
+  LookupCt(t, table[kWindows - 1], mag);
+  JacobianPoint top = ToJacobian(t);
+  FeSelect(top.z, MaskIsZero64(mag), top.z, FeZero());
+  PointAdd(r, acc, top);
+}
+
+namespace {
+
+constexpr int kWnafQ = 5;  // Q, 3Q, ..., 15Q built per verification
+constexpr int kWnafG = 7;  // G, 3G, ..., 63G precomputed once (affine)
+
+// Width-w NAF of k: digits odd in (-2^(w-1), 2^(w-1)) or zero, at most 257 of them; returns
+// the number of digits up to the highest nonzero one. Variable time (public scalars only).
+int Wnaf(const U256& k, int w, int8_t out[257]) {
+  u64 v[5] = {k.v[0], k.v[1], k.v[2], k.v[3], 0};
+  const int full = 1 << w, half = 1 << (w - 1);
+  int len = 0;
+  for (int i = 0; i < 257; ++i) out[i] = 0;
+  for (int pos = 0; (v[0] | v[1] | v[2] | v[3] | v[4]) != 0; ++pos) {
+    int d = 0;
+    if (v[0] & 1) {
+      d = static_cast<int>(v[0] & static_cast<u64>(full - 1));
+      if (d >= half) d -= full;
+      if (d > 0) {  // v -= d
+        u64 borrow = static_cast<u64>(d);
+        for (int j = 0; j < 5 && borrow; ++j) {
+          const u64 old = v[j];
+          v[j] -= borrow;
+          borrow = old < borrow ? 1 : 0;
+        }
+      } else {  // v += -d
+        u64 carry = static_cast<u64>(-d);
+        for (int j = 0; j < 5 && carry; ++j) {
+          v[j] += carry;
+          carry = v[j] < carry ? 1 : 0;
+        }
+      }
+      len = pos + 1;
+    }
+    out[pos] = static_cast<int8_t>(d);
+    for (int j = 0; j < 4; ++j) v[j] = (v[j] >> 1) | (v[j + 1] << 63);
+    v[4] >>= 1;
+  }
+  return len;
+}
+
+using OddGTable = std::array<AffinePoint, 1 << (kWnafG - 2)>;
+
+const OddGTable& OddMultiplesOfG() {
+  static const std::unique_ptr<OddGTable> table = [] {
+    auto t = std::make_unique<OddGTable>();
+    JacobianPoint g = ToJacobian(BasePoint()), g2, acc = g;
+    PointDouble(g2, g);
+    for (auto& entry : *t) {
+      PointToAffine(entry, acc);
+      PointAddVartime(acc, acc, g2);
+    }
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace
+
+void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2,
+                            const AffinePoint& q) {
+  // Odd multiples Q, 3Q, ..., 15Q.
+  JacobianPoint odd_q[1 << (kWnafQ - 2)];
+  odd_q[0] = ToJacobian(q);
+  JacobianPoint q2;
+  PointDouble(q2, odd_q[0]);
+  for (int i = 1; i < (1 << (kWnafQ - 2)); ++i) PointAddVartime(odd_q[i], odd_q[i - 1], q2);
+  const OddGTable& odd_g = OddMultiplesOfG();
+
+  // Both scalars share one chain of doublings (Straus-Shamir interleaving).
+  int8_t naf1[257], naf2[257];
+  const int len1 = Wnaf(u1, kWnafG, naf1);
+  const int len2 = Wnaf(u2, kWnafQ, naf2);
+  JacobianPoint acc = Infinity();
+  for (int i = (len1 > len2 ? len1 : len2) - 1; i >= 0; --i) {
+    PointDouble(acc, acc);
+    if (const int d = naf2[i]; d > 0) {
+      PointAddVartime(acc, acc, odd_q[d >> 1]);
+    } else if (d < 0) {
+      JacobianPoint neg = odd_q[(-d) >> 1];
+      FeNeg(neg.y, neg.y);
+      PointAddVartime(acc, acc, neg);
+    }
+    if (const int d = naf1[i]; d > 0) {
+      PointAddMixedVartime(acc, acc, odd_g[d >> 1]);
+    } else if (d < 0) {
+      AffinePoint neg = odd_g[(-d) >> 1];
+      FeNeg(neg.y, neg.y);
+      PointAddMixedVartime(acc, acc, neg);
+    }
+  }
+  r = acc;
+}
+
+}  // namespace gmpki::crypto::sm2_engine

@@ -1,0 +1,65 @@
+// Points of the SM2 curve y^2 = x^3 + a*x + b over GF(p), a = p - 3 (GB/T 32918.5-2017
+// section 3). Jacobian coordinates (X, Y, Z) stand for (X/Z^2, Y/Z^3); Z = 0 is the point at
+// infinity. All formulas use a = -3 (doubling dbl-2001-b, 3M+5S; mixed and full addition from
+// Hankerson-Menezes-Vanstone, "Guide to Elliptic Curve Cryptography", 3.2.2).
+//
+// Functions named *Vartime branch on their inputs and must only see public values
+// (verification). All others run in constant time.
+#pragma once
+
+#include <cstdint>
+
+#include "crypto/sm2_engine/fn.h"
+#include "crypto/sm2_engine/fp.h"
+
+namespace gmpki::crypto::sm2_engine {
+
+struct AffinePoint {
+  Fe x, y;  // Montgomery form
+};
+
+struct JacobianPoint {
+  Fe x, y, z;  // Montgomery form; z = 0 is infinity
+};
+
+// The base point G and b, in Montgomery form.
+const AffinePoint& BasePoint();
+const Fe& CurveB();
+
+inline JacobianPoint Infinity() { return JacobianPoint{FeOne(), FeOne(), FeZero()}; }
+inline JacobianPoint ToJacobian(const AffinePoint& a) { return JacobianPoint{a.x, a.y, FeOne()}; }
+inline u64 IsInfinityMask(const JacobianPoint& p) { return FeIsZeroMask(p.z); }
+
+// r = 2a (infinity stays infinity). r may alias a.
+void PointDouble(JacobianPoint& r, const JacobianPoint& a);
+
+// r = a + b for affine b. Handles a = infinity and b = infinity (b_is_infinity all-ones) by
+// masks. REQUIRES: a != b and a != -b when neither is infinity; callers guarantee it
+// (ScalarMulBase proves it for its windows). r may alias a.
+void PointAddMixed(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b,
+                   u64 b_is_infinity);
+
+// r = a + b for all inputs (infinity, a = b, a = -b), without secret-dependent branches.
+void PointAdd(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b);
+
+// Variable-time versions for public inputs; all special cases handled (b affine is finite).
+void PointAddVartime(JacobianPoint& r, const JacobianPoint& a, const JacobianPoint& b);
+void PointAddMixedVartime(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b);
+
+// Affine form of p; returns all-ones (and r = (0, 0)) when p is infinity. Constant time.
+u64 PointToAffine(AffinePoint& r, const JacobianPoint& p);
+
+// True when (x, y) satisfies the curve equation.
+bool IsOnCurve(const AffinePoint& a);
+
+// r = k*G for a plain 256-bit integer k (any value; k = 0 or a multiple of n gives infinity),
+// in constant time: 52 signed 5-bit windows over a precomputed table of 52 x 16 affine
+// multiples, each looked up by scanning all 16 entries.
+void ScalarMulBase(JacobianPoint& r, const U256& k);
+
+// r = u1*G + u2*Q for public u1, u2, Q (signature verification). Variable time: one shared
+// chain of doublings (Straus-Shamir), u1 in width-7 NAF over precomputed affine odd multiples
+// of G, u2 in width-5 NAF over odd multiples of Q computed per call.
+void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2, const AffinePoint& q);
+
+}  // namespace gmpki::crypto::sm2_engine
