@@ -8,12 +8,17 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string_view>
 
 #include "base/bytes.h"
 #include "crypto/sm3.h"
 
 namespace gmpki::crypto {
+
+namespace internal {
+struct Sm2KeyAccess;
+}
 
 // GM/T 0009-2012 section 10: the default user ID.
 inline constexpr std::string_view kDefaultSm2Id = "1234567812345678";
@@ -48,8 +53,12 @@ class Sm2PrivateKey {
   Sm2PrivateKey& operator=(Sm2PrivateKey&&) = default;
 
  private:
+  friend struct internal::Sm2KeyAccess;
   Sm2PrivateKey() = default;
   SecretBytes d_;
+  // The SM2 engine's precomputed form of this key ((1+d)^-1, the public point), built on first
+  // use and shared by copies made with Clone-free moves; opaque here.
+  mutable std::shared_ptr<const void> engine_;
 };
 
 struct Sm2KeyPair {

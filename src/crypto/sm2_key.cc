@@ -127,7 +127,9 @@ Result<Sm2PrivateKey> Sm2PrivateKey::FromScalar(ByteView d32) {
   return key;
 }
 
-Result<Sm2PublicKey> Sm2PrivateKey::DerivePublicKey() const {
+namespace internal {
+Result<Sm2PublicKey> OsslSm2DerivePublicKey(const Sm2PrivateKey& key) {
+  const SecretBytes& d_ = key.scalar();
   if (d_.size() != 32) return Error(ErrorCode::kInvalidArgument, "SM2: empty private key");
   const auto& curve = internal::Curve();
   BnCtxPtr ctx(BN_CTX_secure_new());
@@ -145,6 +147,7 @@ Result<Sm2PublicKey> Sm2PrivateKey::DerivePublicKey() const {
   }
   return Sm2PublicKey::FromPoint(ByteView(point, 65));
 }
+}  // namespace internal
 
 Result<Sm2KeyPair> Sm2GenerateKeyPair() {
   const auto& curve = internal::Curve();

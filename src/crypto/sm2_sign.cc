@@ -108,7 +108,8 @@ Result<SignInputs> PrepareSign(const Sm2PrivateKey& key, ByteView e32) {
 
 }  // namespace
 
-Result<Bytes> Sm2SignDigest(const Sm2PrivateKey& key, ByteView e32) {
+namespace internal {
+Result<Bytes> OsslSm2SignDigest(const Sm2PrivateKey& key, ByteView e32) {
   GMPKI_ASSIGN_OR_RETURN(SignInputs in, PrepareSign(key, e32));
   BnPtr k(BN_secure_new());
   if (!k) return Error(ErrorCode::kCryptoFailure, "out of memory");
@@ -133,6 +134,7 @@ Result<Bytes> Sm2SignDigest(const Sm2PrivateKey& key, ByteView e32) {
   }
   return Error(ErrorCode::kCryptoFailure, "SM2 signing: no usable k");
 }
+}  // namespace internal
 
 Result<Bytes> Sm2Sign(const Sm2PrivateKey& key, const Sm2PublicKey& pub, ByteView id,
                       ByteView message) {
@@ -167,7 +169,8 @@ Result<Bytes> Sm2SignDigestWithK(const Sm2PrivateKey& key, ByteView e32, ByteVie
 
 }  // namespace internal
 
-Status Sm2VerifyDigest(const Sm2PublicKey& pub, ByteView e32, ByteView der_signature) {
+namespace internal {
+Status OsslSm2VerifyDigest(const Sm2PublicKey& pub, ByteView e32, ByteView der_signature) {
   if (e32.size() != kSm3DigestSize) {
     return Error(ErrorCode::kInvalidArgument, "SM2: e must be a 32-byte SM3 digest");
   }
@@ -217,6 +220,7 @@ Status Sm2VerifyDigest(const Sm2PublicKey& pub, ByteView e32, ByteView der_signa
   if (BN_cmp(t.get(), r.get()) != 0) return bad;
   return OkStatus();
 }
+}  // namespace internal
 
 Status Sm2Verify(const Sm2PublicKey& pub, ByteView id, ByteView message, ByteView der_signature) {
   GMPKI_ASSIGN_OR_RETURN(Sm3Digest e, Sm2MessageDigest(pub, id, message));

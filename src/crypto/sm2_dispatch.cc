@@ -1,0 +1,68 @@
+// sm2.h's signing, verification and key derivation: gmpki's own constant-time engine
+// (sm2_engine/, issue #3) by default; the OpenSSL implementation (sm2_sign.cc) when the
+// environment says GMPKI_SM2_IMPL=openssl at start, for comparison and as a fallback.
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
+
+#include "crypto/sm2.h"
+#include "crypto/sm2_engine/engine.h"
+#include "crypto/sm2_internal.h"
+
+namespace gmpki::crypto {
+namespace internal {
+
+bool Sm2UsesOpenssl() {
+  static const bool kOpenssl = [] {
+    const char* v = std::getenv("GMPKI_SM2_IMPL");
+    return v != nullptr && std::string_view(v) == "openssl";
+  }();
+  return kOpenssl;
+}
+
+struct Sm2KeyAccess {
+  // The engine's form of `key`, built once per key object (racing threads may both build it;
+  // one wins, both results are equal).
+  static Result<std::shared_ptr<const sm2_engine::PrivateKey>> Engine(const Sm2PrivateKey& key) {
+    std::shared_ptr<const void> cached = std::atomic_load(&key.engine_);
+    if (cached) return std::static_pointer_cast<const sm2_engine::PrivateKey>(cached);
+    GMPKI_ASSIGN_OR_RETURN(auto made, sm2_engine::PrivateKey::FromScalar(key.d_.view()));
+    auto shared = std::make_shared<const sm2_engine::PrivateKey>(std::move(made));
+    std::atomic_store(&key.engine_, std::shared_ptr<const void>(shared));
+    return shared;
+  }
+};
+
+}  // namespace internal
+
+Result<Bytes> Sm2SignDigest(const Sm2PrivateKey& key, ByteView e32) {
+  if (internal::Sm2UsesOpenssl()) return internal::OsslSm2SignDigest(key, e32);
+  if (e32.size() != kSm3DigestSize) {
+    return Error(ErrorCode::kInvalidArgument, "SM2: e must be a 32-byte SM3 digest");
+  }
+  GMPKI_ASSIGN_OR_RETURN(auto engine_key, internal::Sm2KeyAccess::Engine(key));
+  GMPKI_ASSIGN_OR_RETURN(auto sig, sm2_engine::SignDigest(*engine_key, e32));
+  return sm2_engine::EncodeSignatureDer(sig);
+}
+
+Status Sm2VerifyDigest(const Sm2PublicKey& pub, ByteView e32, ByteView der_signature) {
+  if (internal::Sm2UsesOpenssl()) return internal::OsslSm2VerifyDigest(pub, e32, der_signature);
+  if (e32.size() != kSm3DigestSize) {
+    return Error(ErrorCode::kInvalidArgument, "SM2: e must be a 32-byte SM3 digest");
+  }
+  auto sig = sm2_engine::DecodeSignatureDer(der_signature);
+  if (!sig.ok()) return Error(ErrorCode::kBadSignature, "SM2 signature does not verify");
+  auto key = sm2_engine::PublicKey::FromPoint(pub.point());
+  if (!key.ok()) return Error(ErrorCode::kInvalidArgument, "SM2 public key is not valid");
+  return sm2_engine::VerifyDigest(*key, e32, *sig);
+}
+
+Result<Sm2PublicKey> Sm2PrivateKey::DerivePublicKey() const {
+  if (d_.size() != 32) return Error(ErrorCode::kInvalidArgument, "SM2: empty private key");
+  if (internal::Sm2UsesOpenssl()) return internal::OsslSm2DerivePublicKey(*this);
+  GMPKI_ASSIGN_OR_RETURN(auto engine_key, internal::Sm2KeyAccess::Engine(*this));
+  auto point = engine_key->public_key().ToPoint();
+  return Sm2PublicKey::FromPoint(ByteView(point.data(), point.size()));
+}
+
+}  // namespace gmpki::crypto
