@@ -394,14 +394,20 @@ int Main(int argc, char** argv) {
   ctl_issue->add_option("--ca", c_ca, "Signing CA (the industry CA)")->required();
   static int ctl_days = 365;
   ctl_issue->add_option("--days", ctl_days, "Validity in days (1..3650)")->capture_default_str();
-  ctl_issue->add_option("--out", c_out, "Output file (PEM)")->required();
+  static std::string ctl_format = "pem";
+  ctl_issue->add_option("--format", ctl_format, "pem | der")->check(CLI::IsMember({"pem", "der"}))->capture_default_str();
+  ctl_issue->add_option("--out", c_out, "Output file")->required();
   ctl_issue->callback([&] {
     auto& c = context();
     exit_code = Run(c, [&]() -> Result<int> {
       GMPKI_ASSIGN_OR_RETURN(auto actor, c.Actor(Role::kSecurityAdmin));
       GMPKI_ASSIGN_OR_RETURN(auto* n, c.Node());
       GMPKI_ASSIGN_OR_RETURN(auto der, n->ca().IssueCtl(actor, c_ca, ctl_days));
-      GMPKI_RETURN_IF_ERROR(WriteOutput(c_out, AsBytes(x509::PemEncode(x509::kPemCtl, der))));
+      if (ctl_format == "der") {
+        GMPKI_RETURN_IF_ERROR(WriteOutput(c_out, der));
+      } else {
+        GMPKI_RETURN_IF_ERROR(WriteOutput(c_out, AsBytes(x509::PemEncode(x509::kPemCtl, der))));
+      }
       c.Checkpoint();
       return Emit(c, json{{"out", c_out}, {"bytes", der.size()}}, "wrote CTL to " + c_out);
     });

@@ -107,6 +107,8 @@ ok "delta CRL lists the hold and verifies"
 "$GMPKI" --home "$H" ctl issue --ca industry-ca --days 30 --out ctl.pem >/dev/null
 awk '/^-----BEGIN /{f=1; next} /^-----END /{f=0} f' ctl.pem | base64 -d > ctl.der
 "$BC" signed --issuer c3.pem ctl.der >/dev/null || fail "bc-verify CTL"
+"$GMPKI" --home "$H" ctl issue --ca industry-ca --days 30 --format der --out ctl2.der >/dev/null
+"$BC" signed --issuer c3.pem ctl2.der >/dev/null || fail "bc-verify CTL (DER output)"
 openssl asn1parse -inform DER -in ctl.der >/dev/null || fail "asn1parse CTL"
 ok "the signed trust list verifies with Bouncy Castle"
 

@@ -77,33 +77,28 @@ Status AddIdentity(const Profile& p, const IdentityAttributes& id,
                                        {x509::ext::IdentityCodeKind::kPassport, *id.passport}));
     ext.push_back(std::move(e));
   }
-  GMPKI_RETURN_IF_ERROR(check(id.insurance_number, "insurance number"));
-  GMPKI_RETURN_IF_ERROR(check(id.organization_code, "organisation code"));
-  GMPKI_RETURN_IF_ERROR(check(id.uscc, "unified social credit code"));
-  GMPKI_RETURN_IF_ERROR(check(id.ic_registration, "IC registration number"));
-  GMPKI_RETURN_IF_ERROR(check(id.tax_number, "taxation number"));
   if (id.uscc && id.uscc->size() != 18) {
     return Error(ErrorCode::kInvalidArgument, "unified social credit code must be 18 characters");
   }
-  if (id.insurance_number) {
-    GMPKI_ASSIGN_OR_RETURN(auto e, x509::ext::InsuranceNumber(*id.insurance_number));
-    ext.push_back(std::move(e));
-  }
-  if (id.ic_registration) {
-    GMPKI_ASSIGN_OR_RETURN(auto e, x509::ext::IcRegistrationNumber(*id.ic_registration));
-    ext.push_back(std::move(e));
-  }
-  if (id.organization_code) {
-    GMPKI_ASSIGN_OR_RETURN(auto e, x509::ext::OrganizationCode(*id.organization_code));
-    ext.push_back(std::move(e));
-  }
-  if (id.tax_number) {
-    GMPKI_ASSIGN_OR_RETURN(auto e, x509::ext::TaxationNumber(*id.tax_number));
-    ext.push_back(std::move(e));
-  }
-  if (id.uscc) {
-    GMPKI_ASSIGN_OR_RETURN(auto e, x509::ext::UnifiedSocialCreditCode(*id.uscc));
-    ext.push_back(std::move(e));
+  // The single-string GM/T 0015 attributes, in the order they are added.
+  using Builder = Result<x509::Extension> (*)(std::string_view);
+  const struct {
+    const std::optional<std::string>& value;
+    const char* what;
+    Builder build;
+  } kStrings[] = {
+      {id.insurance_number, "insurance number", &x509::ext::InsuranceNumber},
+      {id.ic_registration, "IC registration number", &x509::ext::IcRegistrationNumber},
+      {id.organization_code, "organisation code", &x509::ext::OrganizationCode},
+      {id.tax_number, "taxation number", &x509::ext::TaxationNumber},
+      {id.uscc, "unified social credit code", &x509::ext::UnifiedSocialCreditCode},
+  };
+  for (const auto& attr : kStrings) {
+    GMPKI_RETURN_IF_ERROR(check(attr.value, attr.what));
+    if (attr.value) {
+      GMPKI_ASSIGN_OR_RETURN(auto e, attr.build(*attr.value));
+      ext.push_back(std::move(e));
+    }
   }
   return OkStatus();
 }
