@@ -14,7 +14,7 @@ PKGS=(
   libargon2-dev liboath-dev
   openjdk-17-jdk-headless libbcprov-java libbcpkix-java
   curl procps python3 valgrind
-  golang-cfssl
+  golang-cfssl libbotan-2-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do
