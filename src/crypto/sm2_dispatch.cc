@@ -1,4 +1,4 @@
-// sm2.h's signing, verification and key derivation: gmpki's own constant-time engine
+// sm2.h's signing, verification, encryption, decryption and key derivation: gmpki's own constant-time engine
 // (sm2_engine/, issue #3) by default; the OpenSSL implementation (sm2_sign.cc) when the
 // environment says GMPKI_SM2_IMPL=openssl at start, for comparison and as a fallback.
 #include <atomic>
@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "crypto/sm2.h"
+#include "crypto/sm2_engine/encrypt.h"
 #include "crypto/sm2_engine/engine.h"
 #include "crypto/sm2_internal.h"
 
@@ -55,6 +56,19 @@ Status Sm2VerifyDigest(const Sm2PublicKey& pub, ByteView e32, ByteView der_signa
   auto key = sm2_engine::PublicKey::FromPoint(pub.point());
   if (!key.ok()) return Error(ErrorCode::kInvalidArgument, "SM2 public key is not valid");
   return sm2_engine::VerifyDigest(*key, e32, *sig);
+}
+
+Result<Bytes> Sm2Encrypt(const Sm2PublicKey& pub, ByteView plaintext) {
+  if (internal::Sm2UsesOpenssl()) return internal::OsslSm2Encrypt(pub, plaintext);
+  auto key = sm2_engine::PublicKey::FromPoint(pub.point());
+  if (!key.ok()) return Error(ErrorCode::kInvalidArgument, "SM2 public key is not valid");
+  return sm2_engine::EncryptC1C3C2(*key, plaintext);
+}
+
+Result<SecretBytes> Sm2Decrypt(const Sm2PrivateKey& key, ByteView ciphertext) {
+  if (internal::Sm2UsesOpenssl()) return internal::OsslSm2Decrypt(key, ciphertext);
+  GMPKI_ASSIGN_OR_RETURN(auto engine_key, internal::Sm2KeyAccess::Engine(key));
+  return sm2_engine::Decrypt(*engine_key, ciphertext);
 }
 
 Result<Sm2PublicKey> Sm2PrivateKey::DerivePublicKey() const {

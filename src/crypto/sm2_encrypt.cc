@@ -95,7 +95,7 @@ Result<EcPointPtr> ParsePublic(const Sm2PublicKey& pub, BN_CTX* ctx) {
 
 }  // namespace
 
-Result<Bytes> Sm2Encrypt(const Sm2PublicKey& pub, ByteView plaintext) {
+Result<Bytes> internal::OsslSm2Encrypt(const Sm2PublicKey& pub, ByteView plaintext) {
   if (plaintext.empty()) return Error(ErrorCode::kInvalidArgument, "SM2: empty plaintext");
   BnCtxPtr ctx(BN_CTX_secure_new());
   BnPtr k(BN_secure_new());
@@ -148,7 +148,7 @@ Result<Bytes> Sm2EncryptWithK(const Sm2PublicKey& pub, ByteView plaintext, ByteV
 
 }  // namespace internal
 
-Result<SecretBytes> Sm2Decrypt(const Sm2PrivateKey& key, ByteView ciphertext) {
+Result<SecretBytes> internal::OsslSm2Decrypt(const Sm2PrivateKey& key, ByteView ciphertext) {
   internal::DerReader outer(ciphertext);
   GMPKI_ASSIGN_OR_RETURN(ByteView seq, outer.Read(internal::kTagSequence));
   if (!outer.empty()) return Error(ErrorCode::kMalformedInput, "SM2Cipher: trailing data");

@@ -20,6 +20,8 @@ Result<Bytes> Sm2SignDigestWithK(const Sm2PrivateKey& key, ByteView e32, ByteVie
 Result<Bytes> OsslSm2SignDigest(const Sm2PrivateKey& key, ByteView e32);
 Status OsslSm2VerifyDigest(const Sm2PublicKey& pub, ByteView e32, ByteView der_signature);
 Result<Sm2PublicKey> OsslSm2DerivePublicKey(const Sm2PrivateKey& key);
+Result<Bytes> OsslSm2Encrypt(const Sm2PublicKey& pub, ByteView plaintext);
+Result<SecretBytes> OsslSm2Decrypt(const Sm2PrivateKey& key, ByteView ciphertext);
 // True when sm2.h runs on OpenSSL (GMPKI_SM2_IMPL=openssl), false for the engine.
 bool Sm2UsesOpenssl();
 
