@@ -38,18 +38,11 @@ inline void MontMulP(U256& r, const U256& a, const U256& b) {
   u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
   for (int i = 0; i < 4; ++i) {
     u64 row[5];
-    MulRow(row, a.v, b.v[i]);
-    unsigned char c = 0;
-    t0 = Adc(t0, row[0], c);
-    t1 = Adc(t1, row[1], c);
-    t2 = Adc(t2, row[2], c);
-    t3 = Adc(t3, row[3], c);
-    t4 = Adc(t4, row[4], c);
-    const u64 t5 = c;
+    const u64 t5 = MulAccRow(t0, t1, t2, t3, t4, row, a.v, b.v[i]);
     const u64 m = t0, lo = m << 32, hi = m >> 32;
     unsigned char br = 0;  // A >= B, so the chain ends without a borrow
     const u64 d0 = Sbb(m, lo, br), d1 = Sbb(0, hi, br), d2 = Sbb(0, lo, br), d3 = Sbb(m, hi, br);
-    c = 0;
+    unsigned char c = 0;
     t0 = Adc(t1, d0, c);
     t1 = Adc(t2, d1, c);
     t2 = Adc(t3, d2, c);

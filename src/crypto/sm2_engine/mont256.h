@@ -142,23 +142,30 @@ inline void MulRow(u64 out[5], const u64 a[4], u64 b) {
   out[4] = static_cast<u64>(p3 >> 64) + c;
 }
 
+// One CIOS row: (t0..t4) += a * bi; returns the carry out (the sixth limb). `row` is scratch.
+// Shared by the generic MontMul below and the p-specialised one in fp.h.
+inline u64 MulAccRow(u64& t0, u64& t1, u64& t2, u64& t3, u64& t4, u64 row[5], const u64 a[4],
+                     u64 bi) {
+  MulRow(row, a, bi);
+  unsigned char c = 0;
+  t0 = Adc(t0, row[0], c);
+  t1 = Adc(t1, row[1], c);
+  t2 = Adc(t2, row[2], c);
+  t3 = Adc(t3, row[3], c);
+  t4 = Adc(t4, row[4], c);
+  return c;
+}
+
 // r = a * b * R^-1 mod M (CIOS, operand scanning) for a, b < M; r < M.
 template <const MontModulus& P>
 inline void MontMul(U256& r, const U256& a, const U256& b) {
   u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
   for (int i = 0; i < 4; ++i) {
     u64 row[5];
-    MulRow(row, a.v, b.v[i]);
-    unsigned char c = 0;
-    t0 = Adc(t0, row[0], c);
-    t1 = Adc(t1, row[1], c);
-    t2 = Adc(t2, row[2], c);
-    t3 = Adc(t3, row[3], c);
-    t4 = Adc(t4, row[4], c);
-    const u64 t5 = c;
+    const u64 t5 = MulAccRow(t0, t1, t2, t3, t4, row, a.v, b.v[i]);
     // m makes t + m*M divisible by 2^64; the low limb of the sum is zero and dropped.
     MulRow(row, P.m.v, t0 * P.n0);
-    c = 0;
+    unsigned char c = 0;
     Adc(t0, row[0], c);
     t0 = Adc(t1, row[1], c);
     t1 = Adc(t2, row[2], c);

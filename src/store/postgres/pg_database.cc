@@ -7,6 +7,8 @@
 //   bytea -> Bytes (hex output), NULL -> Null, anything else -> its text form.
 #include "store/postgres/pg_database.h"
 
+#include "store/handle_pool.h"
+
 #include <libpq-fe.h>
 
 #include <array>
@@ -76,55 +78,17 @@ Status ExecPlain(PGconn* conn, const char* sql) {
 
 class Pool {
  public:
-  explicit Pool(std::string conninfo) : conninfo_(std::move(conninfo)) {}
-  ~Pool() {
-    for (PGconn* c : idle_) PQfinish(c);
-  }
+  explicit Pool(std::string conninfo)
+      : conninfo_(std::move(conninfo)),
+        handles_("postgres", kMaxConnections, kPoolWait, [this] { return Connect(); },
+                 [](PGconn* c) { PQfinish(c); }) {}
 
-  Result<PGconn*> Acquire() {
-    {
-      std::unique_lock lock(mu_);
-      if (!cv_.wait_for(lock, kPoolWait,
-                        [&] { return !idle_.empty() || open_ < kMaxConnections; })) {
-        return Error(ErrorCode::kUnavailable, "postgres: all pooled connections busy for 10 s");
-      }
-      if (!idle_.empty()) {
-        PGconn* c = idle_.back();
-        idle_.pop_back();
-        return c;
-      }
-      ++open_;
-    }
-    auto c = Connect();
-    if (!c) {
-      std::lock_guard lock(mu_);
-      --open_;
-      cv_.notify_one();
-    }
-    return c;
-  }
-
+  Result<PGconn*> Acquire() { return handles_.Acquire(); }
   void Release(PGconn* c) {
-    const bool healthy =
-        PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
-    std::lock_guard lock(mu_);
-    if (healthy) {
-      idle_.push_back(c);
-    } else {
-      PQfinish(c);
-      --open_;
-    }
-    cv_.notify_one();
+    handles_.Release(c, PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE);
   }
-
   // Drops every idle connection, e.g. after the server restarted and they are all dead.
-  void DropIdle() {
-    std::lock_guard lock(mu_);
-    for (PGconn* c : idle_) PQfinish(c);
-    open_ -= idle_.size();
-    idle_.clear();
-    cv_.notify_all();
-  }
+  void DropIdle() { handles_.DropIdle(); }
 
  private:
   Result<PGconn*> Connect() {
@@ -149,10 +113,7 @@ class Pool {
   }
 
   const std::string conninfo_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<PGconn*> idle_;
-  std::size_t open_ = 0;
+  internal::HandlePool<PGconn> handles_;
 };
 
 Result<Value> DecodeField(const PGresult* r, int row, int col) {

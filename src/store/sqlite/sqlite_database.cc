@@ -11,6 +11,8 @@
 
 #include <sqlite3.h>
 
+#include "store/handle_pool.h"
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -58,45 +60,14 @@ Status ExecPlain(sqlite3* db, const char* sql) {
 // Transactions, so a Transaction outliving its Database is still safe.
 class Pool {
  public:
-  explicit Pool(std::string path) : path_(std::move(path)) {}
-  ~Pool() {
-    for (sqlite3* db : idle_) sqlite3_close_v2(db);
-  }
+  explicit Pool(std::string path)
+      : path_(std::move(path)),
+        handles_("sqlite", kMaxConnections, kPoolWait, [this] { return Connect(); },
+                 [](sqlite3* db) { sqlite3_close_v2(db); }) {}
 
-  Result<sqlite3*> Acquire() {
-    {
-      std::unique_lock lock(mu_);
-      if (!cv_.wait_for(lock, kPoolWait,
-                        [&] { return !idle_.empty() || open_ < kMaxConnections; })) {
-        return Error(ErrorCode::kUnavailable, "sqlite: all connections busy for 10 s");
-      }
-      if (!idle_.empty()) {
-        sqlite3* db = idle_.back();
-        idle_.pop_back();
-        return db;
-      }
-      ++open_;
-    }
-    auto db = Connect();
-    if (!db) {
-      std::lock_guard lock(mu_);
-      --open_;
-      cv_.notify_one();
-    }
-    return db;
-  }
-
+  Result<sqlite3*> Acquire() { return handles_.Acquire(); }
   // `healthy`: the connection is outside any transaction and may be reused.
-  void Release(sqlite3* db, bool healthy) {
-    std::lock_guard lock(mu_);
-    if (healthy) {
-      idle_.push_back(db);
-    } else {
-      sqlite3_close_v2(db);
-      --open_;
-    }
-    cv_.notify_one();
-  }
+  void Release(sqlite3* db, bool healthy) { handles_.Release(db, healthy); }
 
   // The in-process write lock, held from BEGIN IMMEDIATE to COMMIT/ROLLBACK.
   Status AcquireWriter() {
@@ -149,10 +120,8 @@ class Pool {
   }
 
   const std::string path_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<sqlite3*> idle_;
-  std::size_t open_ = 0;
+  internal::HandlePool<sqlite3> handles_;
+  std::mutex mu_;  // guards the writer state below
   std::condition_variable writer_cv_;
   bool writer_held_ = false;
   std::thread::id writer_owner_;
