@@ -16,27 +16,46 @@ Result<node::Node*> Context::Node() {
   return node_.get();
 }
 
-Result<services::Actor> Context::Actor(services::Role needed) {
+Result<fs::path> Context::CredentialDir(services::Role needed) {
   GMPKI_ASSIGN_OR_RETURN(auto* n, Node());
-  fs::path dir;
   std::string who = g_.operator_name;
   if (!who.empty()) {
-    dir = !g_.credentials_dir.empty() ? fs::path(g_.credentials_dir) / who
-                                      : n->config().home / "demo" / "operators" / who;
-  } else if (n->config().demo) {
-    // Demo homes only: act as the demo operator of the role this command needs.
-    who = node::InitialOperatorName(needed);
-    dir = n->config().home / "demo" / "operators" / who;
-  } else {
-    return Error(ErrorCode::kUnauthenticated,
-                 "this home is not a demo home: name the acting operator with --operator NAME "
-                 "--credentials DIR (passphrase from DIR/NAME/passphrase or GMPKI_PASSPHRASE)");
+    return !g_.credentials_dir.empty() ? fs::path(g_.credentials_dir) / who
+                                       : n->config().home / "demo" / "operators" / who;
   }
+  if (n->config().demo) {
+    // Demo homes only: act as the demo operator of the role this command needs.
+    return n->config().home / "demo" / "operators" / node::InitialOperatorName(needed);
+  }
+  return Error(ErrorCode::kUnauthenticated,
+               "this home is not a demo home: name the acting operator with --operator NAME "
+               "--credentials DIR (passphrase from DIR/NAME/passphrase or GMPKI_PASSPHRASE)");
+}
+
+Result<services::Actor> Context::Actor(services::Role needed) {
+  GMPKI_ASSIGN_OR_RETURN(auto* n, Node());
+  GMPKI_ASSIGN_OR_RETURN(auto dir, CredentialDir(needed));
   std::optional<std::string> pass;
   if (const char* p = std::getenv("GMPKI_PASSPHRASE")) pass = p;
   GMPKI_ASSIGN_OR_RETURN(auto cred, node::LoadCredential(dir, pass));
   GMPKI_ASSIGN_OR_RETURN(auto fp, node::VerifyCredential(cred));
   return n->operators().Authenticate(fp, "cli");
+}
+
+Result<net::HttpClient> Context::ApiClient(services::Role needed) {
+  GMPKI_ASSIGN_OR_RETURN(auto* n, Node());
+  GMPKI_ASSIGN_OR_RETURN(auto dir, CredentialDir(needed));
+  std::optional<std::string> pass;
+  if (const char* p = std::getenv("GMPKI_PASSPHRASE")) pass = p;
+  GMPKI_ASSIGN_OR_RETURN(auto cred, node::LoadCredential(dir, pass));
+  GMPKI_RETURN_IF_ERROR(node::VerifyCredential(cred));
+  net::ClientConfig cc;
+  GMPKI_ASSIGN_OR_RETURN(cc.ca_bundle_pem, ReadTextFile((n->config().home / "tls" / "ca.pem").string()));
+  cc.client_cert_pem = cred.cert_pem;
+  cc.client_key_pem = std::move(cred.key_pem);
+  cc.client_key_passphrase = std::move(cred.passphrase);
+  cc.timeout = std::chrono::milliseconds(120000);
+  return net::HttpClient::Create(std::move(cc));
 }
 
 void Context::Checkpoint() {
@@ -92,6 +111,12 @@ Status WriteOutput(const std::string& path, ByteView data) {
   fs::rename(tmp, path, ec);
   if (ec) return Error(ErrorCode::kIoError, "cannot write " + path + ": " + ec.message());
   return OkStatus();
+}
+
+int Run(Context& ctx, const std::function<Result<int>()>& body) {
+  auto r = body();
+  if (!r.ok()) return Fail(ctx, r.error());
+  return *r;
 }
 
 }  // namespace gmpki::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -11,7 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/client.h"
 #include "services/node/node.h"
+
+namespace CLI {
+class App;
+}
 
 namespace gmpki::cli {
 
@@ -32,12 +38,17 @@ class Context {
   // Authenticates the acting operator: --operator (with --credentials or the demo credentials),
   // or, on a demo home, the demo operator holding `needed`.
   Result<services::Actor> Actor(services::Role needed);
+  // An HTTPS client for the server's operator API, presenting the acting operator's TLS
+  // credential (resolved as in Actor()) and trusting the home's TLS CA.
+  Result<net::HttpClient> ApiClient(services::Role needed);
   // Signs an audit checkpoint after a command that changed something.
   void Checkpoint();
 
  private:
   Globals g_;
   std::unique_ptr<node::Node> node_;
+  // The acting operator's credential directory.
+  Result<std::filesystem::path> CredentialDir(services::Role needed);
 };
 
 // Prints `j` (with --json) or `text`; returns exit code 0.
@@ -45,6 +56,16 @@ int Emit(const Context& c, const nlohmann::json& j, const std::string& text);
 // Prints the error ("error: <slug>: message", or a problem-like JSON object with --json) to
 // stderr and returns the catalogue's exit code.
 int Fail(const Context& c, const Error& e);
+
+// Runs a command's body, turning an Error into the CLI's error output and exit code.
+int Run(Context& ctx, const std::function<Result<int>()>& body);
+// Lazily creates the invocation's Context; commands call it in their callbacks.
+using ContextFn = std::function<Context&()>;
+
+// Command groups defined in their own files.
+void AddRaLinkCommands(CLI::App& app, const ContextFn& context, int& exit_code);
+void AddCmpCommands(CLI::App& app, const ContextFn& context, int& exit_code);
+void AddBatchCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 
 Result<std::string> ReadTextFile(const std::string& path);
 Status WriteOutput(const std::string& path, ByteView data);

@@ -31,13 +31,6 @@ json CertToJson(const ca::CertRecord& c) {
   return j;
 }
 
-// Runs `body`, turning an Error into the CLI's error output and exit code.
-int Run(Context& ctx, const std::function<Result<int>()>& body) {
-  auto r = body();
-  if (!r.ok()) return Fail(ctx, r.error());
-  return *r;
-}
-
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -517,6 +510,10 @@ int Main(int argc, char** argv) {
       return Emit(c, json{{"name", o_name}, {"status", "disabled"}}, "disabled " + o_name);
     });
   });
+
+  AddRaLinkCommands(app, context, exit_code);
+  AddCmpCommands(app, context, exit_code);
+  AddBatchCommands(app, context, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -12,11 +12,20 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+
+#include <algorithm>
 
 #include "base/log.h"
 #include "net/server.h"
 #include "services/ca/ca_routes.h"
+#include "services/ca/ra_routes.h"
+#include "services/cmp/cmp_routes.h"
+#include "services/ra/ra_routes.h"
+#include "services/ra_batch/batch_processor.h"
+#include "services/ra_batch/batch_routes.h"
 #include "services/node/node.h"
 
 namespace {
@@ -84,7 +93,62 @@ int main(int argc, char** argv) {
     std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
     return 10;
   }
+  bool serves_ca = std::find(cfg.roles.begin(), cfg.roles.end(), "ca") != cfg.roles.end();
+  if (serves_ca) {
+    // CA-01: registration systems reach the CA here (mutual TLS + signed requests), and the
+    // security administrator manages them under /api/v1/ras.
+    if (auto st = ca::AddRaLinkRoutes(api, node.ra_trust()); !st.ok()) {
+      std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+      return 10;
+    }
+    if (auto st = ca::AddRaManagementRoutes(api, node.ra_trust(), node.operators()); !st.ok()) {
+      std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+      return 10;
+    }
+  }
+  std::unique_ptr<ra_batch::BatchService> batch_service;
+  std::unique_ptr<ra_batch::BatchProcessor> batch_processor;
+  std::unique_ptr<ra_batch::BatchWorker> batch_worker;
+  if (std::find(cfg.roles.begin(), cfg.roles.end(), "ra") != cfg.roles.end()) {
+    // RA-01, RA-02: registration points' operators enter, review and request here.
+    auto ra_service = node.Ra();
+    if (!ra_service.ok()) {
+      std::cerr << "gmpki-server: cannot start the registration service: " << ra_service.error().ToString() << "\n";
+      return ra_service.error().info().exit_code;
+    }
+    if (auto st = ra::AddRaApiRoutes(api, ra::RaApiDeps{*ra_service, &node.operators()}); !st.ok()) {
+      std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+      return 10;
+    }
+    // HI-06: batch enrolment; the worker issues approved batches through the CA gateway. Its
+    // claims are leased, so several nodes on one PostgreSQL share the work and take over a
+    // stopped node's items.
+    auto pii = node.Pii();
+    auto gateway = node.CaGateway();
+    if (!pii.ok() || !gateway.ok()) {
+      Error e = !pii.ok() ? pii.error() : gateway.error();
+      std::cerr << "gmpki-server: cannot start batch enrolment: " << e.ToString() << "\n";
+      return e.info().exit_code;
+    }
+    ra_batch::BatchSettings bs;
+    bs.node = cfg.node_name;
+    batch_service = std::make_unique<ra_batch::BatchService>(node.db(), **pii, node.clock(), bs);
+    ra_batch::ProcessorSettings ps;
+    ps.worker_id = cfg.node_name + ":" + std::to_string(::getpid());
+    ps.node = cfg.node_name;
+    batch_processor = std::make_unique<ra_batch::BatchProcessor>(node.db(), **pii, **gateway, node.clock(), ps);
+    batch_worker = std::make_unique<ra_batch::BatchWorker>(*batch_processor);
+    ra_batch::BatchApiDeps bd{batch_service.get(), &node.operators(), [w = batch_worker.get()] { w->Wake(); }};
+    if (auto st = ra_batch::AddBatchRoutes(api, bd); !st.ok()) {
+      std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+      return 10;
+    }
+  }
   net::Router plain;
+  if (auto st = cmp::AddCmpRoutes(plain, node.cmp()); !st.ok()) {
+    std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+    return 10;
+  }
   if (auto st = ca::AddCaPublicRoutes(plain, node.ca()); !st.ok()) {
     std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
     return 10;
@@ -144,13 +208,17 @@ int main(int argc, char** argv) {
       return st.error().info().exit_code;
     }
   }
+  if (batch_worker) batch_worker->Start();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::string https_host = listen.substr(0, listen.rfind(':'));
   std::string http_host = http_listen.substr(0, http_listen.rfind(':'));
   std::cout << "gmpki-server: node " << cfg.node_name << " (" << cfg.deployment << ") serving\n"
             << "  operator API  https://" << https_host << ":" << https.BoundPort() << "/api/v1 (mutual TLS)\n";
-  if (http) std::cout << "  CRL download  http://" << http_host << ":" << http->BoundPort() << "/crl/<ca>.crl\n";
+  if (http) {
+    std::cout << "  CRL download  http://" << http_host << ":" << http->BoundPort() << "/crl/<ca>.crl\n"
+              << "  CMP           http://" << http_host << ":" << http->BoundPort() << "/cmp/<ca>\n";
+  }
   std::cout << std::flush;
   if (!port_file.empty()) {
     std::ofstream pf(port_file + ".tmp");
@@ -170,6 +238,7 @@ int main(int argc, char** argv) {
     }
   }
   log::Info("stopping");
+  if (batch_worker) batch_worker->Stop();
   if (http) http->Stop();
   https.Stop();
   (void)node.CheckpointAudit();

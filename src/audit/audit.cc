@@ -24,6 +24,9 @@ std::string FailureDetail(const std::string& detail, const Error& error) {
     }
   }
   j["error"] = std::string(error.info().slug);
+  // Messages name fields and objects, never personal numbers or secrets (CONVENTIONS), so the
+  // reason is kept for the reviewer.
+  j["message"] = error.message();
   return j.dump();
 }
 
@@ -103,6 +106,22 @@ Status AppendAudit(store::Transaction& tx, const AuditEvent& e) {
   return OkStatus();
 }
 
+Status RecordRefusal(store::Database& db, AuditEvent e, const Error& why) {
+  e.outcome = Outcome::kFailure;
+  std::string original = e.detail;
+  e.detail = FailureDetail(original, why);
+  if (e.detail.size() > kMaxDetailSize) e.detail = FailureDetail("", why);
+  auto tx = db.Begin();
+  if (!tx) return AuditError("cannot record the failed operation", tx.error());
+  Status appended = AppendAudit(**tx, e);
+  if (appended) appended = (*tx)->Commit();
+  if (!appended) {
+    (void)(*tx)->Rollback();
+    return AuditError("cannot record the failed operation", appended.error());
+  }
+  return OkStatus();
+}
+
 Status RunAudited(store::Database& db, const AuditEvent& e,
                   const std::function<Status(store::Transaction&)>& op) {
   GMPKI_RETURN_IF_ERROR(internal::ValidateEvent(e));
@@ -111,18 +130,7 @@ Status RunAudited(store::Database& db, const AuditEvent& e,
   if (!result) {
     (void)tx->Rollback();
     // The refused or failed attempt is itself an auditable event.
-    AuditEvent failed = e;
-    failed.outcome = Outcome::kFailure;
-    failed.detail = FailureDetail(e.detail, result.error());
-    if (failed.detail.size() > kMaxDetailSize) failed.detail = FailureDetail("", result.error());
-    auto ftx = db.Begin();
-    if (!ftx) return AuditError("cannot record the failed operation", ftx.error());
-    Status appended = AppendAudit(**ftx, failed);
-    if (appended) appended = (*ftx)->Commit();
-    if (!appended) {
-      (void)(*ftx)->Rollback();
-      return AuditError("cannot record the failed operation", appended.error());
-    }
+    GMPKI_RETURN_IF_ERROR(RecordRefusal(db, e, result.error()));
     return result;
   }
   AuditEvent done = e;

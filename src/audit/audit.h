@@ -104,6 +104,11 @@ std::vector<store::Migration> AuditMigrations();
 // above), kAuditFailure (the record could not be written; the message names the cause).
 Status AppendAudit(store::Transaction& tx, const AuditEvent& e);
 
+// Records a refused or failed operation: `e` with outcome kFailure and {"error": "<slug>",
+// "message": "..."} merged into its detail, in a transaction of its own (the operation itself
+// changed nothing). kAuditFailure when the record cannot be written.
+Status RecordRefusal(store::Database& db, AuditEvent e, const Error& why);
+
 // Convenience for the rule above: begins a transaction, runs `op`, appends `e` (with outcome
 // kSuccess) and commits. If `op` fails, its transaction is rolled back and `e` is recorded
 // with outcome kFailure and {"error": "<slug>"} merged into the detail, in a transaction of its

@@ -1,4 +1,5 @@
-// SM4 (GB/T 32907-2016) in ECB, CBC and CTR through OpenSSL's EVP interface.
+// SM4 (GB/T 32907-2016) in ECB, CBC and CTR through OpenSSL's EVP interface (the reference path);
+// ECB and CTR go to the constant-time fast path of sm4_fast.cc where the CPU has it.
 #include "crypto/sm4.h"
 
 #include <openssl/evp.h>
@@ -9,7 +10,9 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
+#include "crypto/sm4_fast.h"
 #include "crypto/sm4_internal.h"
 
 namespace gmpki::crypto {
@@ -107,15 +110,34 @@ Status CheckBlockMultiple(ByteView data) {
   return OkStatus();
 }
 
+// ECB on the fast path; decryption is encryption with the round keys reversed (GB/T 32907-2016
+// 7.2).
+Result<Bytes> FastEcb(ByteView key, ByteView data, bool encrypt) {
+  if (key.size() != kSm4KeySize) {
+    return Error(ErrorCode::kInvalidArgument, "SM4 key must be 16 bytes");
+  }
+  internal::Sm4RoundKeys rk;
+  internal::Sm4FastExpandKey(key.data(), &rk);
+  if (!encrypt) {
+    for (int i = 0; i < 16; ++i) std::swap(rk.rk[i], rk.rk[31 - i]);
+  }
+  Bytes out(data.size());
+  internal::Sm4FastEncryptBlocks(rk, data.data(), out.data(), data.size() / kSm4BlockSize);
+  SecureZero(&rk, sizeof(rk));
+  return out;
+}
+
 }  // namespace
 
 Result<Bytes> Sm4EcbEncrypt(ByteView key, ByteView data) {
   GMPKI_RETURN_IF_ERROR(CheckBlockMultiple(data));
+  if (internal::Sm4UseFast()) return FastEcb(key, data, /*encrypt=*/true);
   return Run("SM4-ECB", key, {}, data, true, false);
 }
 
 Result<Bytes> Sm4EcbDecrypt(ByteView key, ByteView data) {
   GMPKI_RETURN_IF_ERROR(CheckBlockMultiple(data));
+  if (internal::Sm4UseFast()) return FastEcb(key, data, /*encrypt=*/false);
   return Run("SM4-ECB", key, {}, data, false, false);
 }
 
@@ -133,6 +155,22 @@ Result<Bytes> Sm4CbcDecrypt(ByteView key, ByteView iv, ByteView data, bool pad) 
 }
 
 Result<Bytes> Sm4Ctr(ByteView key, ByteView iv, ByteView data) {
+  if (internal::Sm4UseFast()) {
+    if (key.size() != kSm4KeySize) {
+      return Error(ErrorCode::kInvalidArgument, "SM4 key must be 16 bytes");
+    }
+    if (iv.size() != kSm4BlockSize) {
+      return Error(ErrorCode::kInvalidArgument, "SM4 IV must be 16 bytes");
+    }
+    internal::Sm4RoundKeys rk;
+    internal::Sm4FastExpandKey(key.data(), &rk);
+    std::uint8_t ctr[16];
+    std::memcpy(ctr, iv.data(), 16);
+    Bytes out(data.size());
+    internal::Sm4FastCtr128(rk, ctr, data.data(), out.data(), data.size());
+    SecureZero(&rk, sizeof(rk));
+    return out;
+  }
   return Run("SM4-CTR", key, iv, data, true, false);
 }
 

@@ -19,7 +19,7 @@ template <class H>
 class HandlePool {
  public:
   using Open = std::function<Result<H*>()>;
-  using Close = void (*)(H*);
+  using Close = std::function<void(H*)>;
 
   HandlePool(std::string name, std::size_t max, std::chrono::milliseconds wait, Open open,
              Close close)

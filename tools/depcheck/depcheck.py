@@ -33,16 +33,33 @@ REQUIRES = {
     "net": ["base"],
     "services/core": ["audit", "store"],
     "services/ca": ["x509", "device", "audit", "store", "services/core"],
-    "services/node": ["services/ca", "services/core", "net", "x509", "audit", "device",
-                      "store", "crypto"],
-    "apps": ["services/node", "services/ca", "services/core", "net", "x509", "audit", "device",
-             "store", "crypto", "base"],
+    "services/pii": ["device", "crypto"],
+    "services/cmp": ["services/ca", "x509", "device", "audit", "store", "services/core"],
+    "services/ra_link": ["services/ca", "net", "device"],
+    "services/ra": ["services/ra_link", "services/pii", "services/core", "audit", "x509", "store",
+                    "crypto"],
+    "services/ra_batch": ["services/ra_link", "services/pii", "services/core", "audit", "x509",
+                          "store", "crypto"],
+    "services/node": ["services/ca", "services/cmp", "services/ra", "services/ra_batch",
+                      "services/ra_link", "services/pii", "services/core", "net", "x509",
+                      "audit", "device", "store", "crypto"],
+    "apps": ["services/node", "services/ca", "services/cmp", "services/ra", "services/ra_batch",
+             "services/ra_link", "services/pii", "services/core", "net", "x509", "audit",
+             "device", "store", "crypto", "base"],
 }
 
 # File-scoped extra dependencies: (component, file-name regex, extra component, why).
 SCOPED_REQUIRES = [
-    ("services/ca", r"^ca_routes\.(h|cc)$", "net",
+    ("services/core", r"^operator_api\.(h|cc)$", "net",
+     "the operator APIs' shared front is its own library (gmpki_operator_api)"),
+    ("services/ca", r"^(ca|ra)_routes\.(h|cc)$", "net",
      "the CA's HTTP routes are their own library (gmpki_ca_http); the CA logic stays HTTP-free"),
+    ("services/cmp", r"^cmp_(routes\.(h|cc)|openssl_interop_test\.cc)$", "net",
+     "the CMP route is its own library (gmpki_cmp_http); its interop test runs a server"),
+    ("services/ra", r"^ra_routes\.(h|cc)$", "net",
+     "the RA's HTTP routes are their own library (gmpki_ra_http)"),
+    ("services/ra_batch", r"^batch_(routes|uploader|json)\.(h|cc)$", "net",
+     "the batch routes and the uploader client are their own library (gmpki_ra_batch_http)"),
 ]
 
 # Headers that only their own component (and its tests) may include, besides every
@@ -83,8 +100,10 @@ ANYWHERE = (r".*",)
 TESTS = ("<tests>",)  # special home: test files only (see IsTestFile)
 
 LIBRARIES = [
-    Library("OpenSSL", r"^openssl/", (r"^src/(crypto|x509|net)/",), False,
-            "only in src/crypto, src/x509, src/net, in .cc files and private headers"),
+    Library("OpenSSL", r"^openssl/", (r"^src/(crypto|x509|net)/", r"^src/services/cmp/cmp_server\.cc$"),
+            False,
+            "only in src/crypto, src/x509, src/net, in .cc files and private headers; and in "
+            "src/services/cmp/cmp_server.cc, which runs OpenSSL's CMP server (RFC 4210)"),
     Library("Boost", r"^boost/", (r"^src/net/[^/]+\.cc$",), False,
             "only in src/net .cc files (the one HTTP core)"),
     Library("SQLite", r"^sqlite3\.h$", (r"^src/store/sqlite/",), False,
@@ -109,7 +128,7 @@ LIBRARIES = [
 # C and POSIX headers we accept (the C++ standard library is any name without "." or "/").
 SYSTEM_HEADERS = re.compile(
     r"^(assert|ctype|errno|fcntl|limits|signal|stdint|stddef|stdio|stdlib|string|strings|"
-    r"time|unistd|dirent|poll|netdb|pthread|x86intrin|immintrin)\.h$|"
+    r"time|unistd|dirent|poll|netdb|pthread|x86intrin|immintrin|cpuid)\.h$|"
     r"^(sys|netinet|arpa)/[a-z_]+\.h$")
 
 # Production files whose names look like tests: the power-on self-tests (CC-FPT) run in every

@@ -7,6 +7,7 @@
 
 #include "crypto/random.h"
 #include "crypto/sm2.h"
+#include "crypto/sm2_engine/test_util.h"
 #include "crypto/sm2_internal.h"
 #include "crypto/test_vectors.h"
 
@@ -157,7 +158,8 @@ TEST(Sm2Engine, DerRoundTripAndStrictness) {
 // on random keys, digests and (for the fixed-k path) nonces.
 // req: CC-FCS
 TEST(Sm2Engine, DifferentialAgainstOpensslBackedSm2) {
-  for (int i = 0; i < 200; ++i) {
+  const int cases = sm2_engine::testing::DiffCases(200);  // GMPKI_SM2_DIFF_CASES for the long mode
+  for (int i = 0; i < cases; ++i) {
     auto ours = PrivateKey::Generate();
     ASSERT_TRUE(ours.ok());
     auto theirs = Sm2PrivateKey::FromScalar(ours->ToScalar().view());

@@ -109,11 +109,99 @@ void CheckAgainstBignum(const Ops& ops) {
   }
 }
 
-// req: CC-FCS
-TEST(Sm2EngineField, MatchesBignumModP) { CheckAgainstBignum(FieldOps()); }
+// Runs body once on the portable path and, where the CPU has BMI2/ADX, once on the MULX/ADX
+// path; restores the start-up choice afterwards.
+template <typename F>
+void ForEachBackend(F body) {
+  const bool saved = EngineUsesAdx();
+  for (bool adx : {false, true}) {
+    if (adx && !CpuHasAdx()) continue;
+    SetEngineUsesAdxForTesting(adx);
+    SCOPED_TRACE(adx ? "adx" : "portable");
+    body();
+  }
+  SetEngineUsesAdxForTesting(saved);
+}
 
 // req: CC-FCS
-TEST(Sm2EngineScalar, MatchesBignumModN) { CheckAgainstBignum(ScalarOps()); }
+TEST(Sm2EngineField, MatchesBignumModP) {
+  ForEachBackend([] { CheckAgainstBignum(FieldOps()); });
+}
+
+// req: CC-FCS
+TEST(Sm2EngineScalar, MatchesBignumModN) {
+  ForEachBackend([] { CheckAgainstBignum(ScalarOps()); });
+}
+
+// Inputs that drive every carry: all-ones limbs next to the modulus, values just below it, and
+// random ones.
+std::vector<U256> CarryHeavyInputs(const U256& m) {
+  std::vector<U256> in = Inputs(m, 3000);
+  for (u64 d = 1; d < 64; ++d) {
+    U256 x;
+    Sub4(x, m, U256{{d, 0, 0, 0}});
+    in.push_back(x);
+    Sub4(x, m, U256{{0, d << 32, 0, d}});
+    if (MaskLess(x, m)) in.push_back(x);
+  }
+  in.push_back(U256{{~0ULL, ~0ULL, ~0ULL, 0}});
+  in.push_back(U256{{~0ULL, 0, ~0ULL, 0xfffffffe00000000ULL}});
+  return in;
+}
+
+// The MULX/ADX multiply and square, the portable squaring and the portable CIOS multiply give
+// the same bits on the same inputs (mod p and mod n).
+// req: CC-FCS
+TEST(Sm2EngineField, AdxAndPortablePathsAgree) {
+  for (const MontModulus* mod : {&kFieldP, &kOrderN}) {
+    std::vector<U256> in = CarryHeavyInputs(mod->m);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const U256& a = in[i];
+      const U256& b = in[(i * 13 + 1) % in.size()];
+      U256 want_mul, want_sqr, got;
+      u64 t[8];
+      if (mod == &kFieldP) {
+        MontMulP(want_mul, a, b);
+        MontMulP(want_sqr, a, a);
+        MontSqrPPortable(got, a);
+      } else {
+        MontMul<kOrderN>(want_mul, a, b);
+        MontMul<kOrderN>(want_sqr, a, a);
+        SqrPortable512(t, a);
+        Redc512(got, t, kOrderN);
+      }
+      ASSERT_TRUE(Equal(got, want_sqr)) << "portable sqr " << i;
+      if (mod == &kFieldP) {  // FeAdd / FeSub (assembly on x86-64) against the generic code
+        U256 want;
+        Fe f;
+        ModAdd<kFieldP>(want, a, b);
+        FeAdd(f, Fe{a}, Fe{b});
+        ASSERT_TRUE(Equal(f.m, want)) << "add " << i;
+        ModSub<kFieldP>(want, a, b);
+        FeSub(f, Fe{a}, Fe{b});
+        ASSERT_TRUE(Equal(f.m, want)) << "sub " << i;
+        ModSub<kFieldP>(want, b, a);
+        FeSub(f, Fe{b}, Fe{a});
+        ASSERT_TRUE(Equal(f.m, want)) << "sub' " << i;
+      }
+#if defined(GMPKI_SM2_HAVE_ADX_ASM)
+      if (!CpuHasAdx()) continue;
+      Mul512Adx(t, a, b);
+      Redc512(got, t, *mod);
+      ASSERT_TRUE(Equal(got, want_mul)) << "adx mul " << i;
+      Sqr512Adx(t, a);
+      Redc512(got, t, *mod);
+      ASSERT_TRUE(Equal(got, want_sqr)) << "adx sqr " << i;
+      if (mod == &kFieldP) {
+        MontMulPAdx(got, a, b);
+        ASSERT_TRUE(Equal(got, want_mul)) << "adx mul p " << i;
+        MontSqrPAdx(got, a);
+        ASSERT_TRUE(Equal(got, want_sqr)) << "adx sqr p " << i;
+      }
+#endif
+    }
+  }
+}
 
 // The shift-based reduction for p agrees with the generic Montgomery reduction, including
 // operands next to p where the final subtraction and every carry are exercised.
@@ -168,6 +256,30 @@ TEST(Sm2EngineField, SelectAndMasks) {
   EXPECT_EQ(FeEqualMask(a, b), 0u);
   EXPECT_EQ(MaskIsZero64(1ULL << 63), 0u);
   EXPECT_EQ(MaskIsZero64(0), ~0ULL);
+}
+
+// safegcd inversion (FeInv / ScInv) against the Fermat reference on carry-heavy inputs, and
+// x * x^-1 = 1 for every nonzero input.
+// req: CC-FCS
+TEST(Sm2EngineField, SafegcdInverseMatchesFermat) {
+  for (const U256& a : CarryHeavyInputs(kFieldP.m)) {
+    Fe x{FeFromInt(a)}, inv, ref, one;
+    FeInv(inv, x);
+    FeInvFermat(ref, x);
+    ASSERT_TRUE(Equal(inv.m, ref.m)) << "p";
+    if (FeIsZeroMask(x)) continue;
+    FeMul(one, inv, x);
+    ASSERT_NE(FeEqualMask(one, FeOne()), 0u);
+  }
+  for (const U256& a : CarryHeavyInputs(kOrderN.m)) {
+    Sc x = ScFromIntReduce(a), inv, ref, one;
+    ScInv(inv, x);
+    ScInvFermat(ref, x);
+    ASSERT_TRUE(Equal(inv.m, ref.m)) << "n";
+    if (ScIsZeroMask(x)) continue;
+    ScMul(one, inv, x);
+    ASSERT_TRUE(Equal(one.m, ScOne().m));
+  }
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // Arithmetic modulo SM2's group order n (GB/T 32918.5-2017 section 3). Scalars are kept in
-// Montgomery form s*R mod n, R = 2^256, fully reduced. All functions run in constant time;
-// ScInv is Fermat (s^(n-2)) with a fixed 4-bit window over the public exponent n - 2.
+// Montgomery form s*R mod n, R = 2^256, fully reduced. All functions run in constant time.
 #pragma once
 
 #include <cstdint>
 
+#include "crypto/sm2_engine/fp.h"
 #include "crypto/sm2_engine/mont256.h"
 
 namespace gmpki::crypto::sm2_engine {
@@ -25,11 +25,35 @@ inline Sc ScZero() { return Sc{{{0, 0, 0, 0}}}; }
 inline Sc ScOne() { return Sc{kOrderN.one}; }
 inline void ScAdd(Sc& r, const Sc& a, const Sc& b) { ModAdd<kOrderN>(r.m, a.m, b.m); }
 inline void ScSub(Sc& r, const Sc& a, const Sc& b) { ModSub<kOrderN>(r.m, a.m, b.m); }
-inline void ScMul(Sc& r, const Sc& a, const Sc& b) { MontMul<kOrderN>(r.m, a.m, b.m); }
+inline void ScMul(Sc& r, const Sc& a, const Sc& b) {
+#if defined(GMPKI_SM2_HAVE_ADX_ASM)
+  if (g_sm2_use_adx) {  // fp.h; same run-time choice as the field
+    u64 t[8];
+    Mul512Adx(t, a.m, b.m);
+    Redc512(r.m, t, kOrderN);
+    return;
+  }
+#endif
+  MontMul<kOrderN>(r.m, a.m, b.m);
+}
+inline void ScSqr(Sc& r, const Sc& a) {
+  u64 t[8];
+#if defined(GMPKI_SM2_HAVE_ADX_ASM)
+  if (g_sm2_use_adx) {
+    Sqr512Adx(t, a.m);
+    Redc512(r.m, t, kOrderN);
+    return;
+  }
+#endif
+  SqrPortable512(t, a.m);
+  Redc512(r.m, t, kOrderN);
+}
 inline u64 ScIsZeroMask(const Sc& a) { return MaskIsZero(a.m); }
 
-// r = a^-1 mod n; 0 when a = 0.
+// r = a^-1 mod n; 0 when a = 0. safegcd (safegcd.h), constant time; ScInvFermat (s^(n-2) with
+// a fixed window) is the tests' reference.
 void ScInv(Sc& r, const Sc& a);
+void ScInvFermat(Sc& r, const Sc& a);
 
 // Plain integer a (any 256-bit value) reduced mod n, to Montgomery form.
 Sc ScFromIntReduce(const U256& a);

@@ -1,8 +1,44 @@
 #include "crypto/sm2_engine/fp.h"
 
+#include "crypto/sm2_engine/safegcd.h"
+
+#include <cstdlib>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace gmpki::crypto::sm2_engine {
 
-void FeInv(Fe& r, const Fe& a) {
+bool CpuHasAdx() {
+#if defined(GMPKI_SM2_HAVE_ADX_ASM)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  constexpr unsigned kBmi2 = 1u << 8, kAdx = 1u << 19;  // CPUID.(EAX=7,ECX=0):EBX
+  return (ebx & kBmi2) != 0 && (ebx & kAdx) != 0;
+#else
+  return false;
+#endif
+}
+
+namespace {
+bool ChooseAdx() {
+  const char* off = std::getenv("GMPKI_SM2_NO_ADX");
+  if (off != nullptr && *off != '\0' && *off != '0') return false;
+  return CpuHasAdx();
+}
+}  // namespace
+
+bool g_sm2_use_adx = ChooseAdx();
+
+void SetEngineUsesAdxForTesting(bool on) { g_sm2_use_adx = on && CpuHasAdx(); }
+
+void FeMulPortable(Fe& r, const Fe& a, const Fe& b) { MontMulP(r.m, a.m, b.m); }
+void FeSqrPortable(Fe& r, const Fe& a) { MontSqrPPortable(r.m, a.m); }
+void FeMul(Fe& r, const Fe& a, const Fe& b) { FeMulI(r, a, b); }
+void FeSqr(Fe& r, const Fe& a) { FeSqrI(r, a); }
+
+void FeInvFermat(Fe& r, const Fe& a) {
   // p - 2 = FFFFFFFE FFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFF 00000000 FFFFFFFF FFFFFFFD:
   // 31 ones, a zero, 128 ones, 32 zeros, 32 ones, 30 ones, a zero, a one (from the top).
   // xk denotes a^(2^k - 1). The chain is fixed, so the run time does not depend on a.
@@ -38,6 +74,19 @@ void FeInv(Fe& r, const Fe& a) {
   FeSqr(acc, acc);  // 0
   FeSqr(acc, acc);  // 1
   FeMul(r, acc, x1);
+}
+
+void FeInv(Fe& r, const Fe& a) {
+  // a = x R (Montgomery form). The plain inverse of a is x^-1 R^-1; one Montgomery
+  // multiplication by R^3 gives x^-1 R.
+  static const SafegcdModulus kMod = MakeSafegcdModulus(kFieldP.m);
+  static const U256 kR3 = [] {
+    U256 t;
+    MontMulP(t, kFieldP.rr, kFieldP.rr);
+    return t;
+  }();
+  const U256 inv = SafegcdInverse(a.m, kMod);
+  MontMulP(r.m, inv, kR3);
 }
 
 Fe FeFromInt(const U256& a) {

@@ -1,6 +1,7 @@
 #include "crypto/sm2_engine/point.h"
 
 #include <array>
+#include <cstring>
 #include <memory>
 
 namespace gmpki::crypto::sm2_engine {
@@ -14,23 +15,44 @@ constexpr U256 kGx = {
 constexpr U256 kGy = {
     {0x02df32e52139f0a0ULL, 0xd0a9877cc62a4740ULL, 0x59bdcee36b692153ULL, 0xbc3736a2f4f6779cULL}};
 
-constexpr int kWindowBits = 5;
-constexpr int kWindows = 52;  // 52 signed 5-bit digits cover 256 bits plus the Booth carry
-constexpr int kEntries = 16;  // |digit| in 1..16
+constexpr int kWindowBits = 7;
+constexpr int kWindows = 37;  // 37 signed 7-bit digits cover 256 bits plus the Booth carry
+constexpr int kEntries = 64;  // |digit| in 1..64
 
 using BaseTable = std::array<std::array<AffinePoint, kEntries>, kWindows>;
 
-// table[i][j] = (j + 1) * 32^i * G, computed once (832 inversions, a few ms, at first use).
+// out[j] = affine form of in[j] for finite points, with one inversion for all of them
+// (Montgomery's trick). Table construction only; public values.
+void BatchToAffine(AffinePoint* out, const JacobianPoint* in, int count) {
+  std::array<Fe, kEntries> prefix;  // prefix[j] = z_0 * ... * z_j
+  prefix[0] = in[0].z;
+  for (int j = 1; j < count; ++j) FeMul(prefix[j], prefix[j - 1], in[j].z);
+  Fe inv;
+  FeInv(inv, prefix[count - 1]);
+  for (int j = count - 1; j >= 0; --j) {
+    Fe zinv = inv, zinv2;
+    if (j > 0) {
+      FeMul(zinv, inv, prefix[j - 1]);
+      FeMul(inv, inv, in[j].z);
+    }
+    FeSqr(zinv2, zinv);
+    FeMul(out[j].x, in[j].x, zinv2);
+    FeMul(zinv2, zinv2, zinv);
+    FeMul(out[j].y, in[j].y, zinv2);
+  }
+}
+
+// table[i][j] = (j + 1) * 128^i * G, computed once at first use (152 KB, 37 inversions and
+// about 15,000 multiplications: a few milliseconds).
 const BaseTable& Table() {
   static const std::unique_ptr<BaseTable> table = [] {
     auto t = std::make_unique<BaseTable>();
     JacobianPoint base = ToJacobian(BasePoint());
+    std::array<JacobianPoint, kEntries> row;
     for (int i = 0; i < kWindows; ++i) {
-      JacobianPoint acc = base;
-      for (int j = 0; j < kEntries; ++j) {
-        PointToAffine((*t)[i][j], acc);
-        PointAddVartime(acc, acc, base);
-      }
+      row[0] = base;
+      for (int j = 1; j < kEntries; ++j) PointAddVartime(row[j], row[j - 1], base);
+      BatchToAffine((*t)[i].data(), row.data(), kEntries);
       for (int k = 0; k < kWindowBits; ++k) PointDouble(base, base);
     }
     return t;
@@ -38,11 +60,11 @@ const BaseTable& Table() {
   return *table;
 }
 
-// Bits bit-1 .. bit+4 of k (bits outside [0, 256) read as zero): the 6-bit Booth window for
-// signed 5-bit digits. bit is public.
-inline unsigned Window6(const U256& k, int bit) {
+// Bits bit-1 .. bit+7 of k (bits outside [0, 256) read as zero): the 8-bit Booth window for
+// signed 7-bit digits. bit is public.
+inline unsigned BoothWindow(const U256& k, int bit) {
   unsigned w = 0;
-  for (int b = 0; b < 6; ++b) {
+  for (int b = 0; b < kWindowBits + 1; ++b) {
     int pos = bit - 1 + b;
     if (pos < 0 || pos >= 256) continue;  // public position
     w |= static_cast<unsigned>((k.v[pos / 64] >> (pos % 64)) & 1) << b;
@@ -50,31 +72,46 @@ inline unsigned Window6(const U256& k, int bit) {
   return w;
 }
 
-// Booth recoding, branch-free: the 6-bit window w (bits bit-1 .. bit+4) stands for the digit
-// floor((w + 1) / 2) - 32 * (w >> 5) in [-16, 16]; returned as sign (1 = negative) and
-// magnitude. Summing digit_i * 32^i over all windows gives k back exactly.
-inline void BoothRecode5(unsigned in, unsigned& sign, unsigned& mag) {
-  unsigned s = ~((in >> 5) - 1);  // all-ones when the top bit is set
-  unsigned d = (1u << 6) - in - 1;
+// Booth recoding, branch-free: the 8-bit window w (bits bit-1 .. bit+6) stands for the digit
+// floor((w + 1) / 2) - 128 * (w >> 7) in [-64, 64]; returned as sign (1 = negative) and
+// magnitude. Summing digit_i * 128^i over all windows gives k back exactly.
+inline void BoothRecode(unsigned in, unsigned& sign, unsigned& mag) {
+  unsigned s = ~((in >> kWindowBits) - 1);  // all-ones when the top bit is set
+  unsigned d = (1u << (kWindowBits + 1)) - in - 1;
   d = (d & s) | (in & ~s);
   d = (d >> 1) + (d & 1);
   sign = s & 1;
   mag = d;
 }
 
-// r = entries[mag - 1] by a scan of all entries; r = (0, 0) when mag = 0.
-inline void LookupCt(AffinePoint& r, const std::array<AffinePoint, kEntries>& entries,
-                     unsigned mag) {
-  r.x = FeZero();
-  r.y = FeZero();
-  for (unsigned j = 0; j < kEntries; ++j) {
-    u64 mask = MaskIsZero64(static_cast<u64>(mag ^ (j + 1)));
-    FeSelect(r.x, mask, r.x, entries[j].x);
-    FeSelect(r.y, mask, r.y, entries[j].y);
-  }
-}
-
 }  // namespace
+
+// r = entries[mag - 1] by a scan of all kEntries entries; r = (0, 0) when mag = 0. Every entry
+// is read and masked, so neither the memory access pattern nor the time depends on mag. The
+// masks come from lane-wise compares and are applied with 256-bit vector operations (GCC vector
+// extensions: two SSE2 operations each on plain x86-64, one AVX2 operation in the avx2 clone
+// that the loader picks by CPUID), about three times fewer instructions than 64-bit selects.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void LookupCt(AffinePoint& r, const AffinePoint* entries, unsigned mag) {
+  using V4 = u64 __attribute__((vector_size(32)));
+  static_assert(sizeof(AffinePoint) == 2 * sizeof(V4));
+  V4 rx = {0, 0, 0, 0}, ry = {0, 0, 0, 0};
+  const V4 want = {mag, mag, mag, mag}, step = {1, 1, 1, 1};
+  V4 index = step;  // j + 1 in every lane
+  for (unsigned j = 0; j < kEntries; ++j, index += step) {
+    // Lane-wise compare: all-ones where index == mag (vpcmpeqq / pcmpeqq, no branch).
+    const V4 mask = reinterpret_cast<V4>(index == want);
+    V4 ex, ey;
+    std::memcpy(&ex, &entries[j].x, sizeof(ex));
+    std::memcpy(&ey, &entries[j].y, sizeof(ey));
+    rx |= ex & mask;
+    ry |= ey & mask;
+  }
+  std::memcpy(&r.x, &rx, sizeof(rx));
+  std::memcpy(&r.y, &ry, sizeof(ry));
+}
 
 const AffinePoint& BasePoint() {
   static const AffinePoint g = {FeFromInt(kGx), FeFromInt(kGy)};
@@ -123,26 +160,26 @@ namespace {
 inline void AddMixedFormula(JacobianPoint& r, const JacobianPoint& a, const AffinePoint& b,
                             u64& h_zero, u64& r_zero) {
   Fe z1z1, u2, s2, h, rr, hh, hhh, v, t, x3, y3, z3;
-  FeSqr(z1z1, a.z);
-  FeMul(u2, b.x, z1z1);
-  FeMul(s2, b.y, a.z);
-  FeMul(s2, s2, z1z1);
+  FeSqrI(z1z1, a.z);
+  FeMulI(u2, b.x, z1z1);
+  FeMulI(s2, b.y, a.z);
+  FeMulI(s2, s2, z1z1);
   FeSub(h, u2, a.x);
   FeSub(rr, s2, a.y);
   h_zero = FeIsZeroMask(h);
   r_zero = FeIsZeroMask(rr);
-  FeSqr(hh, h);
-  FeMul(hhh, h, hh);
-  FeMul(v, a.x, hh);
-  FeSqr(x3, rr);
+  FeSqrI(hh, h);
+  FeMulI(hhh, h, hh);
+  FeMulI(v, a.x, hh);
+  FeSqrI(x3, rr);
   FeSub(x3, x3, hhh);
   FeDbl(t, v);
   FeSub(x3, x3, t);
   FeSub(t, v, x3);
-  FeMul(y3, rr, t);
-  FeMul(t, a.y, hhh);
+  FeMulI(y3, rr, t);
+  FeMulI(t, a.y, hhh);
   FeSub(y3, y3, t);
-  FeMul(z3, a.z, h);
+  FeMulI(z3, a.z, h);
   r.x = x3;
   r.y = y3;
   r.z = z3;
@@ -275,23 +312,22 @@ void ScalarMulBase(JacobianPoint& r, const U256& k) {
   JacobianPoint acc = Infinity();
   AffinePoint t;
   Fe neg_y;
-  // Windows 0..50: acc holds m*G with |m| <= 16 (32^i - 1) / 31 < 32^i while the entry is
-  // d*32^i*G with 1 <= |d| <= 16, and |m| + 16*32^i < 17*2^250 < n, so acc != +-entry: the
+  // Windows 0..35: acc holds m*G with |m| <= 64 (128^i - 1) / 127 < 128^i while the entry is
+  // d*128^i*G with 1 <= |d| <= 64, and |m| + 64*128^i < 65*2^245 < n, so acc != +-entry: the
   // mixed formula's a = +-b case cannot occur.
   for (int i = 0; i < kWindows - 1; ++i) {
     unsigned sign, mag;
-    BoothRecode5(Window6(k, kWindowBits * i), sign, mag);
-    LookupCt(t, table[i], mag);
+    BoothRecode(BoothWindow(k, kWindowBits * i), sign, mag);
+    LookupCt(t, table[i].data(), mag);
     FeNeg(neg_y, t.y);
     FeSelect(t.y, 0 - static_cast<u64>(sign), t.y, neg_y);
     PointAddMixed(acc, acc, t, MaskIsZero64(mag));
   }
-  // The top digit (0, 1 or 2, from bits 254..255 and the carry) may make the sum wrap past n,
-  // so it goes through the complete addition: k = 2^256 or 2^257 mod n would otherwise hit
-  // the a = b case.
+  // The top digit (0..16, from bits 251..255) may make the sum wrap past n, so it goes
+  // through the complete addition: k near 2^256 mod n could otherwise hit the a = +-b case.
   unsigned sign, mag;
-  BoothRecode5(Window6(k, kWindowBits * (kWindows - 1)), sign, mag);
-  LookupCt(t, table[kWindows - 1], mag);
+  BoothRecode(BoothWindow(k, kWindowBits * (kWindows - 1)), sign, mag);
+  LookupCt(t, table[kWindows - 1].data(), mag);
   JacobianPoint top = ToJacobian(t);
   FeSelect(top.z, MaskIsZero64(mag), top.z, FeZero());
   PointAdd(r, acc, top);
@@ -299,40 +335,40 @@ void ScalarMulBase(JacobianPoint& r, const U256& k) {
 
 namespace {
 
-constexpr int kWnafQ = 5;  // Q, 3Q, ..., 15Q built per verification
-constexpr int kWnafG = 7;  // G, 3G, ..., 63G precomputed once (affine)
+constexpr int kWnafQ = 5;  // Q, 3Q, ..., 15Q built per verification (affine)
+// G, 3G, ..., 511G precomputed once (affine, 16 KB, about 0.6 ms at first use): width 10
+// means about 256 / 11 = 23 additions for u1 instead of 32 at width 7.
+constexpr int kWnafG = 10;
 
 // Width-w NAF of k: digits odd in (-2^(w-1), 2^(w-1)) or zero, at most 257 of them; returns
 // the number of digits up to the highest nonzero one. Variable time (public scalars only).
-int Wnaf(const U256& k, int w, int8_t out[257]) {
-  u64 v[5] = {k.v[0], k.v[1], k.v[2], k.v[3], 0};
-  const int full = 1 << w, half = 1 << (w - 1);
-  int len = 0;
+// count (<= 16) bits of k from bit pos; bits above 255 read as zero. Public inputs only.
+inline unsigned BitsAt(const U256& k, int pos, int count) {
+  if (pos >= 256) return 0;
+  const int limb = pos / 64, shift = pos % 64;
+  u64 x = k.v[limb] >> shift;
+  if (shift + count > 64 && limb < 3) x |= k.v[limb + 1] << (64 - shift);
+  return static_cast<unsigned>(x & ((1u << count) - 1));
+}
+
+int Wnaf(const U256& k, int w, int16_t out[257]) {
+  // Reads w-bit words where a digit starts instead of shifting the whole scalar per bit (the
+  // recoding of libsecp256k1's ecmult_wnaf): a digit starts where the bit differs from the
+  // carry, word = bits + carry is then odd, and a top bit in the word becomes a carry.
   for (int i = 0; i < 257; ++i) out[i] = 0;
-  for (int pos = 0; (v[0] | v[1] | v[2] | v[3] | v[4]) != 0; ++pos) {
-    int d = 0;
-    if (v[0] & 1) {
-      d = static_cast<int>(v[0] & static_cast<u64>(full - 1));
-      if (d >= half) d -= full;
-      if (d > 0) {  // v -= d
-        u64 borrow = static_cast<u64>(d);
-        for (int j = 0; j < 5 && borrow; ++j) {
-          const u64 old = v[j];
-          v[j] -= borrow;
-          borrow = old < borrow ? 1 : 0;
-        }
-      } else {  // v += -d
-        u64 carry = static_cast<u64>(-d);
-        for (int j = 0; j < 5 && carry; ++j) {
-          v[j] += carry;
-          carry = v[j] < carry ? 1 : 0;
-        }
-      }
-      len = pos + 1;
+  int carry = 0, len = 0, bit = 0;
+  while (bit < 257) {
+    if (static_cast<int>(BitsAt(k, bit, 1)) == carry) {
+      ++bit;
+      continue;
     }
-    out[pos] = static_cast<int8_t>(d);
-    for (int j = 0; j < 4; ++j) v[j] = (v[j] >> 1) | (v[j + 1] << 63);
-    v[4] >>= 1;
+    const int now = w < 257 - bit ? w : 257 - bit;
+    int word = static_cast<int>(BitsAt(k, bit, now)) + carry;
+    carry = (word >> (w - 1)) & 1;
+    word -= carry << w;
+    out[bit] = static_cast<int16_t>(word);
+    len = bit + 1;
+    bit += now;
   }
   return len;
 }
@@ -357,27 +393,32 @@ const OddGTable& OddMultiplesOfG() {
 
 void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2,
                             const AffinePoint& q) {
-  // Odd multiples Q, 3Q, ..., 15Q.
-  JacobianPoint odd_q[1 << (kWnafQ - 2)];
-  odd_q[0] = ToJacobian(q);
+  // Odd multiples Q, 3Q, ..., (2^(w-1) - 1)Q, made affine with one shared inversion so that
+  // the main loop uses mixed additions (11 multiplications instead of 16). Q is a valid public
+  // key (order n), so none of them is infinity.
+  constexpr int kOddQ = 1 << (kWnafQ - 2);
+  JacobianPoint odd_q_jac[kOddQ];
+  odd_q_jac[0] = ToJacobian(q);
   JacobianPoint q2;
-  PointDouble(q2, odd_q[0]);
-  for (int i = 1; i < (1 << (kWnafQ - 2)); ++i) PointAddVartime(odd_q[i], odd_q[i - 1], q2);
+  PointDouble(q2, odd_q_jac[0]);
+  for (int i = 1; i < kOddQ; ++i) PointAddVartime(odd_q_jac[i], odd_q_jac[i - 1], q2);
+  AffinePoint odd_q[kOddQ];
+  BatchToAffine(odd_q, odd_q_jac, kOddQ);
   const OddGTable& odd_g = OddMultiplesOfG();
 
   // Both scalars share one chain of doublings (Straus-Shamir interleaving).
-  int8_t naf1[257], naf2[257];
+  int16_t naf1[257], naf2[257];
   const int len1 = Wnaf(u1, kWnafG, naf1);
   const int len2 = Wnaf(u2, kWnafQ, naf2);
   JacobianPoint acc = Infinity();
   for (int i = (len1 > len2 ? len1 : len2) - 1; i >= 0; --i) {
     PointDouble(acc, acc);
     if (const int d = naf2[i]; d > 0) {
-      PointAddVartime(acc, acc, odd_q[d >> 1]);
+      PointAddMixedVartime(acc, acc, odd_q[d >> 1]);
     } else if (d < 0) {
-      JacobianPoint neg = odd_q[(-d) >> 1];
+      AffinePoint neg = odd_q[(-d) >> 1];
       FeNeg(neg.y, neg.y);
-      PointAddVartime(acc, acc, neg);
+      PointAddMixedVartime(acc, acc, neg);
     }
     if (const int d = naf1[i]; d > 0) {
       PointAddMixedVartime(acc, acc, odd_g[d >> 1]);

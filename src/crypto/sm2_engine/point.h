@@ -53,13 +53,18 @@ u64 PointToAffine(AffinePoint& r, const JacobianPoint& p);
 bool IsOnCurve(const AffinePoint& a);
 
 // r = k*G for a plain 256-bit integer k (any value; k = 0 or a multiple of n gives infinity),
-// in constant time: 52 signed 5-bit windows over a precomputed table of 52 x 16 affine
-// multiples, each looked up by scanning all 16 entries.
+// in constant time: 37 signed 7-bit windows over a precomputed table of 37 x 64 affine
+// multiples, each looked up by scanning all 64 entries.
 void ScalarMulBase(JacobianPoint& r, const U256& k);
 
+// Constant-time table lookup used by ScalarMulBase: r = entries[mag - 1] for mag in 1..64,
+// r = (0, 0) for mag = 0, reading all 64 entries. Exposed for the tests.
+void LookupCt(AffinePoint& r, const AffinePoint* entries, unsigned mag);
+
 // r = u1*G + u2*Q for public u1, u2, Q (signature verification). Variable time: one shared
-// chain of doublings (Straus-Shamir), u1 in width-7 NAF over precomputed affine odd multiples
-// of G, u2 in width-5 NAF over odd multiples of Q computed per call.
+// chain of doublings (Straus-Shamir), u1 in width-10 NAF over precomputed affine odd multiples
+// of G, u2 in width-5 NAF over odd multiples of Q computed per call and made affine with one
+// shared inversion, so every addition in the loop is a mixed one.
 void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2, const AffinePoint& q);
 
 }  // namespace gmpki::crypto::sm2_engine

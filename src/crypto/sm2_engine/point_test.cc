@@ -16,6 +16,13 @@ using testing::BnPtr;
 using testing::CtxPtr;
 using testing::Equal;
 using testing::RandomU256;
+
+U256 RandomU256Below(const U256& m) {
+  for (;;) {
+    U256 x = RandomU256();
+    if (MaskLess(x, m)) return x;
+  }
+}
 using testing::ToBn;
 
 struct GroupFree {
@@ -135,6 +142,16 @@ TEST(Sm2EnginePoint, ScalarMulBaseMatchesOpenssl) {
     if (i == 2)
       k = U256{{0x8888888888888888ULL, 0x8888888888888888ULL, 0x8888888888888888ULL,
                 0x8888888888888888ULL}};
+    if (i >= 3 && i <= 7) {  // n - 1, n, n + 1 (top digit wraps past n), 0, 1
+      const u64 delta[] = {~0ULL, 0, 1};
+      if (i <= 5) {
+        Add4(k, kOrderN.m, U256{{delta[i - 3], delta[i - 3] == ~0ULL ? ~0ULL : 0,
+                                 delta[i - 3] == ~0ULL ? ~0ULL : 0,
+                                 delta[i - 3] == ~0ULL ? ~0ULL : 0}});
+      } else {
+        k = U256{{static_cast<u64>(i - 6), 0, 0, 0}};
+      }
+    }
     JacobianPoint r;
     ScalarMulBase(r, k);
     EXPECT_EQ(Encode(r), OpensslMulBase(k)) << "case " << i;
@@ -167,6 +184,26 @@ TEST(Sm2EnginePoint, DoubleScalarMatchesOpenssl) {
                          ctx.get());
     }
     EXPECT_EQ(Encode(r), want) << "case " << i;
+  }
+}
+
+// The vectorised constant-time lookup returns exactly entry mag - 1, and zeros for mag = 0.
+// req: CC-FCS
+TEST(Sm2EnginePoint, ConstantTimeLookupSelectsTheEntry) {
+  AffinePoint entries[64];
+  for (int j = 0; j < 64; ++j) {
+    entries[j].x = FeFromInt(RandomU256Below(kFieldP.m));
+    entries[j].y = FeFromInt(RandomU256Below(kFieldP.m));
+  }
+  for (unsigned mag = 0; mag <= 64; ++mag) {
+    AffinePoint r;
+    LookupCt(r, entries, mag);
+    if (mag == 0) {
+      EXPECT_NE(FeIsZeroMask(r.x) & FeIsZeroMask(r.y), 0u);
+    } else {
+      EXPECT_TRUE(Equal(r.x.m, entries[mag - 1].x.m)) << mag;
+      EXPECT_TRUE(Equal(r.y.m, entries[mag - 1].y.m)) << mag;
+    }
   }
 }
 

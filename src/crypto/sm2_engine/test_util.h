@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 #include "crypto/sm2_engine/mont256.h"
@@ -48,6 +49,16 @@ inline U256 RandomU256() {
 
 inline bool Equal(const U256& a, const U256& b) {
   return a.v[0] == b.v[0] && a.v[1] == b.v[1] && a.v[2] == b.v[2] && a.v[3] == b.v[3];
+}
+
+// Number of cases for the differential tests against OpenSSL: `default_count` (kept small so
+// the suite stays fast) unless GMPKI_SM2_DIFF_CASES is set to a positive number, the long mode
+// of issue #3 (e.g. GMPKI_SM2_DIFF_CASES=1000000; see README.md).
+inline int DiffCases(int default_count) {
+  const char* env = std::getenv("GMPKI_SM2_DIFF_CASES");
+  if (env == nullptr || *env == '\0') return default_count;
+  const long n = std::strtol(env, nullptr, 10);
+  return n > 0 && n <= 100000000 ? static_cast<int>(n) : default_count;
 }
 
 }  // namespace gmpki::crypto::sm2_engine::testing

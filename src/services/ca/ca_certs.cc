@@ -132,6 +132,7 @@ Result<IdentityAttributes> IdentityOf(const x509::Certificate& cert) {
 struct CaService::Prepared {
   CertRecord record;
   std::string key_id_hex;
+  std::string request_key;
   std::string pem;
   std::string audit_detail;
 };
@@ -226,6 +227,7 @@ Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const 
   p.pem = x509::PemEncode(x509::kPemCertificate, der);
   rec.der = std::move(der);
   p.key_id_hex = HexEncode(key_id);
+  p.request_key = req.request_key;
   // Identity numbers are masked in the audit trail (CC-FPR).
   nlohmann::json d{{"profile", rec.profile}, {"subject", rec.subject}, {"not_after", rec.not_after}};
   if (req.identity.resident_id) d["resident_id"] = MaskIdentifier(*req.identity.resident_id);
@@ -243,14 +245,19 @@ Status CaService::StoreIssued(store::Transaction& tx, const Prepared& p, audit::
   if (!ca_row || ca_row->Text(0) != "active") {
     return Error(ErrorCode::kFailedPrecondition, "CA '" + rec.ca + "' is no longer active");
   }
+  store::Value request_key = store::Null{};
+  if (!p.request_key.empty()) request_key = p.request_key;
   auto ins = tx.Exec(
       "INSERT INTO certificates (ca, serial_hex, subject, profile, status, not_before, not_after,"
-      " issued_unix, requested_by, key_id, der) VALUES (?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?)",
+      " issued_unix, requested_by, key_id, der, request_key)"
+      " VALUES (?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?, ?)",
       {rec.ca, rec.serial_hex, rec.subject, rec.profile, rec.not_before, rec.not_after,
-       rec.issued_unix, rec.requested_by, p.key_id_hex, rec.der});
+       rec.issued_unix, rec.requested_by, p.key_id_hex, rec.der, request_key});
   if (!ins.ok()) {
     if (ins.error().code() == ErrorCode::kAlreadyExists) {
-      return Error(ErrorCode::kUnavailable, "serial number collision");
+      // A serial collision, or a concurrent request with the same request key: either way the
+      // caller tries again, and the second attempt finds the certificate of the request key.
+      return Error(ErrorCode::kUnavailable, "serial number or request key collision");
     }
     return ins.error();
   }
@@ -263,7 +270,50 @@ Status CaService::StoreIssued(store::Transaction& tx, const Prepared& p, audit::
   return OkStatus();
 }
 
+Result<std::optional<IssuedCertificate>> CaService::FindByRequestKey(const IssueRequest& req,
+                                                                     const crypto::Sm2PublicKey& key) {
+  GMPKI_ASSIGN_OR_RETURN(auto ro, db_.BeginReadOnly());
+  auto row = ro->QueryOne(std::string("SELECT ") + kCertColumns +
+                              " FROM certificates WHERE ca = ? AND request_key = ?",
+                          {req.ca, req.request_key});
+  (void)ro->Rollback();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<IssuedCertificate>();
+  GMPKI_ASSIGN_OR_RETURN(auto rec, RowToCert(**row));
+  GMPKI_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(rec.der));
+  if (!(cert.public_key() == key) || rec.profile != req.profile) {
+    return Error(ErrorCode::kConflict, "request key '" + req.request_key +
+                                           "' was used for a different request (certificate " +
+                                           rec.serial_hex + ")");
+  }
+  std::string pem = x509::PemEncode(x509::kPemCertificate, rec.der);
+  return std::optional<IssuedCertificate>(IssuedCertificate{std::move(rec), std::move(pem)});
+}
+
 Result<IssuedCertificate> CaService::Issue(const Actor& actor, const IssueRequest& req) {
+  auto csr = x509::CertificateRequest::Parse(req.csr);
+  Status pop = csr.ok() ? csr->VerifyProofOfPossession() : Status(csr.error());
+  if (!pop.ok()) {
+    // A request that does not parse or prove possession; a caller without the permission is
+    // told that first.
+    audit::AuditEvent ev;
+    ev.actor = actor.name;
+    ev.role = std::string(services::RoleName(actor.role));
+    ev.action = "cert.issue";
+    ev.object = "ca:" + req.ca;
+    ev.node = settings_.node;
+    ev.detail = nlohmann::json{{"profile", req.profile}}.dump();
+    Status auth = services::Authorize(actor, Permission::kCertIssue);
+    Error e = auth.ok() ? pop.error() : auth.error();
+    RecordFailure(ev, e);
+    return e;
+  }
+  return IssueVerifiedKey(actor, req, csr->subject(), csr->public_key());
+}
+
+Result<IssuedCertificate> CaService::IssueVerifiedKey(const Actor& actor, const IssueRequest& req,
+                                                      const x509::Name& subject,
+                                                      const crypto::Sm2PublicKey& key) {
   audit::AuditEvent ev;
   ev.actor = actor.name;
   ev.role = std::string(services::RoleName(actor.role));
@@ -278,9 +328,6 @@ Result<IssuedCertificate> CaService::Issue(const Actor& actor, const IssueReques
   // Phase 1, outside any write transaction so that issuances run in parallel: authorise,
   // validate everything, load the issuer, build and sign.
   if (auto st = services::Authorize(actor, Permission::kCertIssue); !st.ok()) return refuse(st.error());
-  auto csr = x509::CertificateRequest::Parse(req.csr);
-  if (!csr.ok()) return refuse(csr.error());
-  if (auto st = csr->VerifyProofOfPossession(); !st.ok()) return refuse(st.error());
   auto profile = FindProfile(req.profile);
   if (!profile.ok()) return refuse(profile.error());
   Result<Loaded> issuer = Error(ErrorCode::kInternal, "issuer not loaded");
@@ -291,10 +338,18 @@ Result<IssuedCertificate> CaService::Issue(const Actor& actor, const IssueReques
     (void)(*ro)->Rollback();
   }
   if (!issuer.ok()) return refuse(issuer.error());
+  if (req.request_key.size() > 160) {
+    return refuse(Error(ErrorCode::kInvalidArgument, "request key longer than 160 characters"));
+  }
   // Phase 2: one short write shared with concurrent issuances (group commit): the
   // certificate, its outbox row and its audit record commit together or not at all.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto prepared = PrepareIssue(*issuer, **profile, csr->subject(), csr->public_key(), req, actor.name);
+    if (!req.request_key.empty()) {
+      auto earlier = FindByRequestKey(req, key);
+      if (!earlier.ok()) return refuse(earlier.error());
+      if (*earlier) return std::move(**earlier);
+    }
+    auto prepared = PrepareIssue(*issuer, **profile, subject, key, req, actor.name);
     if (!prepared.ok()) return refuse(prepared.error());
     audit::AuditEvent done = ev;
     Status st = committer_.Run([&](store::Transaction& tx) -> Status {
@@ -315,11 +370,28 @@ Result<IssuedCertificate> CaService::Issue(const Actor& actor, const IssueReques
 
 Result<IssuedCertificate> CaService::Renew(const Actor& actor, const std::string& ca,
                                            const std::string& serial,
-                                           std::optional<int> validity_days) {
+                                           std::optional<int> validity_days,
+                                           const std::string& request_key) {
+  if (request_key.size() > 160) {
+    return Error(ErrorCode::kInvalidArgument, "request key longer than 160 characters");
+  }
   return Audited<IssuedCertificate>(
       actor, "cert.renew", "cert:" + ca + "/" + serial, Permission::kCertIssue,
       [&](store::Transaction& tx, audit::AuditEvent& ev) -> Result<IssuedCertificate> {
         GMPKI_ASSIGN_OR_RETURN(auto sn, SerialArg(serial));
+        if (!request_key.empty()) {
+          // A repeated renewal: the certificate renewed under this key, if it exists.
+          GMPKI_ASSIGN_OR_RETURN(auto done, tx.QueryOne(std::string("SELECT ") + kCertColumns +
+                                                            " FROM certificates WHERE ca = ? AND "
+                                                            "request_key = ?",
+                                                        {ca, request_key}));
+          if (done) {
+            GMPKI_ASSIGN_OR_RETURN(auto rec, RowToCert(*done));
+            std::string pem = x509::PemEncode(x509::kPemCertificate, rec.der);
+            ev.detail = nlohmann::json{{"repeated", true}, {"serial", rec.serial_hex}}.dump();
+            return IssuedCertificate{std::move(rec), std::move(pem)};
+          }
+        }
         GMPKI_ASSIGN_OR_RETURN(auto row, tx.QueryOne(std::string("SELECT ") + kCertColumns +
                                                      " FROM certificates WHERE ca = ? AND serial_hex = ?",
                                                      {ca, sn}));
@@ -335,6 +407,7 @@ Result<IssuedCertificate> CaService::Renew(const Actor& actor, const std::string
         req.ca = ca;
         req.profile = old.profile;
         req.validity_days = validity_days;
+        req.request_key = request_key;
         GMPKI_ASSIGN_OR_RETURN(req.identity, IdentityOf(cert));
         GMPKI_ASSIGN_OR_RETURN(auto p, PrepareIssue(issuer, *profile, cert.subject(), cert.public_key(), req, actor.name));
         GMPKI_RETURN_IF_ERROR(StoreIssued(tx, p, ev));
@@ -344,12 +417,30 @@ Result<IssuedCertificate> CaService::Renew(const Actor& actor, const std::string
 
 Result<IssuedCertificate> CaService::Rekey(const Actor& actor, const std::string& ca,
                                            const std::string& serial, ByteView csr_bytes) {
+  auto csr = x509::CertificateRequest::Parse(csr_bytes);
+  Status pop = csr.ok() ? csr->VerifyProofOfPossession() : Status(csr.error());
+  return RekeyChecked(actor, ca, serial, pop, csr.ok() ? &*csr : nullptr, nullptr, nullptr);
+}
+
+Result<IssuedCertificate> CaService::RekeyVerifiedKey(const Actor& actor, const std::string& ca,
+                                                      const std::string& serial,
+                                                      const x509::Name& subject,
+                                                      const crypto::Sm2PublicKey& key) {
+  return RekeyChecked(actor, ca, serial, OkStatus(), nullptr, &subject, &key);
+}
+
+Result<IssuedCertificate> CaService::RekeyChecked(const Actor& actor, const std::string& ca,
+                                                  const std::string& serial, const Status& pop,
+                                                  const x509::CertificateRequest* csr_in,
+                                                  const x509::Name* subject_in,
+                                                  const crypto::Sm2PublicKey* key_in) {
   return Audited<IssuedCertificate>(
       actor, "cert.rekey", "cert:" + ca + "/" + serial, Permission::kCertIssue,
       [&](store::Transaction& tx, audit::AuditEvent& ev) -> Result<IssuedCertificate> {
         GMPKI_ASSIGN_OR_RETURN(auto sn, SerialArg(serial));
-        GMPKI_ASSIGN_OR_RETURN(auto csr, x509::CertificateRequest::Parse(csr_bytes));
-        GMPKI_RETURN_IF_ERROR(csr.VerifyProofOfPossession());
+        GMPKI_RETURN_IF_ERROR(pop);
+        const x509::Name& new_subject = csr_in ? csr_in->subject() : *subject_in;
+        const crypto::Sm2PublicKey& new_key = csr_in ? csr_in->public_key() : *key_in;
         GMPKI_ASSIGN_OR_RETURN(auto row, tx.QueryOne(std::string("SELECT ") + kCertColumns +
                                                      " FROM certificates WHERE ca = ? AND serial_hex = ?",
                                                      {ca, sn}));
@@ -359,10 +450,10 @@ Result<IssuedCertificate> CaService::Rekey(const Actor& actor, const std::string
           return Error(ErrorCode::kConflict, "certificate " + sn + " is " + old.status + "; cannot re-key");
         }
         GMPKI_ASSIGN_OR_RETURN(auto old_cert, x509::Certificate::FromDer(old.der));
-        if (!(csr.subject() == old_cert.subject())) {
+        if (!(new_subject == old_cert.subject())) {
           return Error(ErrorCode::kPolicyViolation, "re-key must keep the subject of the old certificate");
         }
-        if (csr.public_key() == old_cert.public_key()) {
+        if (new_key == old_cert.public_key()) {
           return Error(ErrorCode::kPolicyViolation, "re-key needs a new key; use renew to keep the key");
         }
         GMPKI_ASSIGN_OR_RETURN(const Profile* profile, FindProfile(old.profile));
@@ -371,7 +462,7 @@ Result<IssuedCertificate> CaService::Rekey(const Actor& actor, const std::string
         req.ca = ca;
         req.profile = old.profile;
         GMPKI_ASSIGN_OR_RETURN(req.identity, IdentityOf(old_cert));
-        GMPKI_ASSIGN_OR_RETURN(auto p, PrepareIssue(issuer, *profile, csr.subject(), csr.public_key(), req, actor.name));
+        GMPKI_ASSIGN_OR_RETURN(auto p, PrepareIssue(issuer, *profile, new_subject, new_key, req, actor.name));
         GMPKI_RETURN_IF_ERROR(StoreIssued(tx, p, ev));
         IssuedCertificate issued{std::move(p.record), std::move(p.pem)};
         GMPKI_ASSIGN_OR_RETURN(auto crl_row, tx.QueryOne("SELECT crl_number FROM cas WHERE name = ?", {ca}));

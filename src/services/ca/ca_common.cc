@@ -31,6 +31,22 @@ std::vector<store::Migration> CaMigrations() {
        " der {{blob}} NOT NULL, PRIMARY KEY (ca, seq));"
        "CREATE TABLE outbox ("
        " id {{autoid}}, topic TEXT NOT NULL, payload TEXT NOT NULL, created_unix INTEGER NOT NULL)"},
+      // Idempotent issuance (IssueRequest::request_key): at most one certificate per key and CA.
+      {201, "certificate request keys",
+       "ALTER TABLE certificates ADD COLUMN request_key TEXT;"
+       "CREATE UNIQUE INDEX certificates_request_key ON certificates(ca, request_key);"},
+      // Registration systems attached to this CA and their signed requests (ra_trust.h).
+      {202, "registration systems",
+       "CREATE TABLE ca_ra_systems ("
+       " name TEXT PRIMARY KEY, status TEXT NOT NULL, sign_ca TEXT NOT NULL,"
+       " sign_serial TEXT NOT NULL, sign_cert {{blob}} NOT NULL, tls_fingerprint TEXT NOT NULL UNIQUE,"
+       " cas TEXT NOT NULL, profiles TEXT NOT NULL, enrolled_by TEXT NOT NULL,"
+       " created_unix INTEGER NOT NULL, updated_unix INTEGER NOT NULL);"
+       "CREATE TABLE ca_ra_requests ("
+       " ra TEXT NOT NULL, request_id TEXT NOT NULL, op TEXT NOT NULL, args_sm3 TEXT NOT NULL,"
+       " created_ms INTEGER NOT NULL, received_unix INTEGER NOT NULL, payload {{blob}} NOT NULL,"
+       " signature {{blob}} NOT NULL, outcome TEXT NOT NULL, error TEXT NOT NULL,"
+       " PRIMARY KEY (ra, request_id));"},
   };
 }
 
@@ -102,17 +118,8 @@ CaService::CaService(store::Database& db, device::CryptoDevice& device, const Cl
 
 void CaService::RecordFailure(audit::AuditEvent ev, const Error& failure) {
   // The refusal is recorded in its own transaction; the operation changed nothing.
-  ev.outcome = audit::Outcome::kFailure;
   ev.time = clock_.Now();
-  nlohmann::json d = ev.detail.empty() ? nlohmann::json::object()
-                                       : nlohmann::json::parse(ev.detail, nullptr, false);
-  if (!d.is_object()) d = nlohmann::json::object();
-  d["error"] = std::string(failure.info().slug);
-  d["message"] = failure.message();
-  ev.detail = d.dump();
-  if (auto tx = db_.Begin(); tx.ok()) {
-    if (audit::AppendAudit(**tx, ev).ok()) (void)(*tx)->Commit();
-  }
+  (void)audit::RecordRefusal(db_, ev, failure);
 }
 
 Result<CaService::Loaded> CaService::LoadIssuer(store::Transaction& tx, const std::string& ca) {

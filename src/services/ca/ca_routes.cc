@@ -1,5 +1,7 @@
 #include "services/ca/ca_routes.h"
 
+#include "services/core/operator_api.h"
+
 #include <nlohmann/json.hpp>
 
 #include "x509/crl.h"
@@ -15,32 +17,11 @@ using net::PathParams;
 
 HttpResponse Problem(const Error& e, const HttpRequest& r) { return net::ProblemResponse(e, r.path); }
 
-Result<services::Actor> Authenticate(const ApiDeps& d, const HttpRequest& r) {
-  // CC-FIA: the API is for operators identified by a verified TLS client certificate.
-  if (!r.peer) {
-    return Error(ErrorCode::kUnauthenticated,
-                 "this API requires an operator client certificate (mutual TLS)");
-  }
-  return d.operators->Authenticate(r.peer->sm3_fingerprint, "https");
-}
-
-Result<json> Body(const HttpRequest& r) {
-  if (r.body.empty()) return json::object();
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Error(ErrorCode::kMalformedInput, "the request body must be a JSON object");
-  }
-  return j;
-}
+Result<json> Body(const HttpRequest& r) { return services::JsonObjectBody(r); }
 
 template <class T>
 Result<std::optional<T>> Opt(const json& j, const char* key) {
-  if (!j.contains(key) || j[key].is_null()) return std::optional<T>();
-  try {
-    return std::optional<T>(j[key].get<T>());
-  } catch (const json::exception&) {
-    return Error(ErrorCode::kInvalidArgument, std::string("field '") + key + "' has the wrong type");
-  }
+  return services::OptionalField<T>(j, key);
 }
 
 json CaJson(const CaRecord& c) {
@@ -87,18 +68,9 @@ Result<IdentityAttributes> ParseIdentity(const json& body) {
   return id;
 }
 
-// Wraps a handler body that may fail: authentication, then the operation.
-using Op = std::function<Result<HttpResponse>(const services::Actor&, const HttpRequest&,
-                                              const PathParams&)>;
-net::Handler Api(const ApiDeps& d, Op op) {
-  return [d, op](const HttpRequest& r, const PathParams& p) -> HttpResponse {
-    auto actor = Authenticate(d, r);
-    if (!actor.ok()) return Problem(actor.error(), r);
-    auto res = op(*actor, r, p);
-    if (!res.ok()) return Problem(res.error(), r);
-    return std::move(res).value();
-  };
-}
+// Authentication (CC-FIA), then the operation; an error becomes a problem.
+using Op = services::OperatorOp;
+net::Handler Api(const ApiDeps& d, Op op) { return services::OperatorHandler(*d.operators, std::move(op)); }
 
 }  // namespace
 

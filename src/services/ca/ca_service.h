@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "x509/certificate.h"
 #include "x509/crl.h"
+#include "x509/csr.h"
 
 namespace gmpki::ca {
 
@@ -89,6 +90,11 @@ struct IssueRequest {
   IdentityAttributes identity;
   std::vector<std::string> emails;     // subjectAltName
   std::vector<std::string> dns_names;  // subjectAltName
+  // Idempotency key (at most 160 characters), unique per CA across all certificates: a second
+  // Issue with a key already used returns the certificate first issued under it (and issues
+  // nothing), provided the same public key and profile were asked for; otherwise kConflict.
+  // Registration systems use "ra:<ra-name>:<request-id>".
+  std::string request_key;
 };
 
 struct IssuedCertificate {
@@ -149,9 +155,22 @@ class CaService {
 
   // --- certificates ---
   Result<IssuedCertificate> Issue(const services::Actor& actor, const IssueRequest& request);
+  // For protocols that verify proof of possession themselves (CMP's CRMF POPO, RFC 4211 §4):
+  // Issue / Rekey for a subject and public key without a PKCS#10 request (request.csr unused).
+  // REQUIRES: the caller verified possession of the private key of `key`.
+  Result<IssuedCertificate> IssueVerifiedKey(const services::Actor& actor, const IssueRequest& request,
+                                             const x509::Name& subject,
+                                             const crypto::Sm2PublicKey& key);
+  Result<IssuedCertificate> RekeyVerifiedKey(const services::Actor& actor, const std::string& ca,
+                                             const std::string& serial_hex,
+                                             const x509::Name& subject,
+                                             const crypto::Sm2PublicKey& key);
   // Same subject, key, profile; a new serial and validity. The old certificate stays valid.
+  // `request_key` as in IssueRequest: a repeated renewal with the same key returns the first
+  // renewed certificate.
   Result<IssuedCertificate> Renew(const services::Actor& actor, const std::string& ca,
-                                  const std::string& serial_hex, std::optional<int> validity_days);
+                                  const std::string& serial_hex, std::optional<int> validity_days,
+                                  const std::string& request_key = "");
   // A new key for the same subject and profile; the old certificate is revoked (superseded).
   Result<IssuedCertificate> Rekey(const services::Actor& actor, const std::string& ca,
                                   const std::string& serial_hex, ByteView csr);
@@ -195,10 +214,19 @@ class CaService {
                     services::Permission permission,
                     const std::function<Result<T>(store::Transaction&, audit::AuditEvent&)>& op);
   Result<Loaded> LoadIssuer(store::Transaction& tx, const std::string& ca);
+  // The certificate issued earlier under req.request_key, if any; kConflict when that key was
+  // used for another public key or profile.
+  Result<std::optional<IssuedCertificate>> FindByRequestKey(const IssueRequest& req,
+                                                            const crypto::Sm2PublicKey& key);
   Result<CaRecord> CreateCaWithin(store::Transaction& tx, const services::Actor& actor,
                                   const std::string& name, const std::string& subject_dn,
                                   const std::string& kind, const std::string& parent,
                                   int validity_days, audit::AuditEvent& event);
+  // Rekey after the proof of possession was checked (`pop`): from a CSR, or a subject and key.
+  Result<IssuedCertificate> RekeyChecked(const services::Actor& actor, const std::string& ca,
+                                         const std::string& serial, const Status& pop,
+                                         const x509::CertificateRequest* csr,
+                                         const x509::Name* subject, const crypto::Sm2PublicKey* key);
   Status ChangeStatus(const services::Actor& actor, const std::string& ca,
                       const std::string& serial_hex, const std::string& action,
                       x509::RevocationReason reason);

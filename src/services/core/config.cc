@@ -106,7 +106,7 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
   }
   Config c;
   c.home = home;
-  GMPKI_RETURN_IF_ERROR(CheckKeys(root, "", {"node", "database", "device", "server", "ca", "audit"}));
+  GMPKI_RETURN_IF_ERROR(CheckKeys(root, "", {"node", "database", "device", "server", "ca", "ra", "audit"}));
   auto table = [&](const char* name) -> Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
@@ -193,6 +193,31 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
     return Invalid("ca.public_base_url must be an http:// or https:// URL");
   }
 
+  GMPKI_ASSIGN_OR_RETURN(const toml::table* ra, table("ra"));
+  if (ra) {
+    GMPKI_RETURN_IF_ERROR(CheckKeys(*ra, "ra", {"name", "ca_url"}));
+    GMPKI_RETURN_IF_ERROR(Get(*ra, "ra", "name", c.ra_name));
+    GMPKI_RETURN_IF_ERROR(Get(*ra, "ra", "ca_url", c.ra_ca_url));
+  }
+  {
+    bool name_ok = !c.ra_name.empty() && c.ra_name.size() <= 64;
+    for (char ch : c.ra_name) name_ok = name_ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-');
+    if (!name_ok) return Invalid("ra.name must be 1..64 of a-z, 0-9 and '-'");
+  }
+  if (!c.ra_ca_url.empty() && c.ra_ca_url.rfind("https://", 0) != 0) {
+    return Invalid("ra.ca_url must be an https:// URL (the RA reaches its CA over mutual TLS)");
+  }
+  {
+    bool has_ra = false, has_ca = false;
+    for (const auto& r : c.roles) {
+      has_ra |= r == "ra";
+      has_ca |= r == "ca";
+    }
+    if (has_ra && !has_ca && c.ra_ca_url.empty()) {
+      return Invalid("node.roles has 'ra' without 'ca': set ra.ca_url to the CA this RA attaches to");
+    }
+  }
+
   GMPKI_ASSIGN_OR_RETURN(const toml::table* au, table("audit"));
   if (au) {
     GMPKI_RETURN_IF_ERROR(CheckKeys(*au, "audit", {"checkpoint_interval_seconds"}));
@@ -233,6 +258,7 @@ std::string Config::ToToml() const {
       {"ca", toml::table{{"public_base_url", public_base_url},
                          {"default_validity_days", default_validity_days},
                          {"crl_validity_hours", crl_validity_hours}}},
+      {"ra", toml::table{{"name", ra_name}, {"ca_url", ra_ca_url}}},
       {"audit", toml::table{{"checkpoint_interval_seconds", checkpoint_interval_seconds}}},
   };
   std::ostringstream os;

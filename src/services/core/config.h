@@ -33,7 +33,8 @@ struct Config {
   std::string listen = "127.0.0.1:8443";
   std::string http_listen = "127.0.0.1:8080";
   int threads = 16;  // handlers block on the device and the group commit: more than cores
-  std::size_t max_body_bytes = 1 << 20;
+  // Request bodies above this get a 413 problem. Batch enrolment sends NDJSON chunks of up to 8 MiB.
+  std::size_t max_body_bytes = 9 << 20;
   std::filesystem::path tls_cert;       // default <home>/tls/server.pem (chain)
   std::filesystem::path tls_key;        // default <home>/tls/server.key (encrypted PKCS#8)
   std::filesystem::path tls_client_ca;  // default <home>/tls/ca.pem
@@ -42,6 +43,13 @@ struct Config {
   std::string public_base_url = "http://127.0.0.1:8080";  // for CRL distribution points / AIA
   int default_validity_days = 365;
   int crl_validity_hours = 24;
+
+  // [ra] (nodes with role "ra")
+  std::string ra_name = "demo-ra";  // the name the CA knows this RA by
+  // Empty: the CA runs in this process (role "ca" too). Otherwise the remote CA's operator
+  // HTTPS address, e.g. "https://ca.mohrss.example:8443"; the TLS material and the signing key
+  // come from `gmpki ra-link import` (<home>/ra-link/).
+  std::string ra_ca_url;
 
   // [audit]
   int checkpoint_interval_seconds = 60;

@@ -55,6 +55,11 @@ Result<OperatorRecord> OperatorRegistry::Enrol(const std::optional<Actor>& by,
     return Error(ErrorCode::kInvalidArgument, "certificate fingerprint must be 64 hex digits (SM3)");
   }
   if (by) GMPKI_RETURN_IF_ERROR(Authorize(*by, Permission::kOperatorManage));
+  if (role == Role::kRaSystem) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "role ra-system belongs to registration systems enrolled by the CA "
+                 "(gmpki ra enrol), not to operators");
+  }
 
   audit::AuditEvent ev;
   ev.actor = by ? by->name : "bootstrap";
@@ -69,7 +74,7 @@ Result<OperatorRecord> OperatorRegistry::Enrol(const std::optional<Actor>& by,
     if (!by) {
       GMPKI_ASSIGN_OR_RETURN(auto count, tx.QueryOne("SELECT COUNT(*) FROM operators"));
       // The bootstrap path enrols the initial operators of a new home only.
-      if (count && count->Int(0) >= static_cast<std::int64_t>(AllRoles().size())) {
+      if (count && count->Int(0) >= static_cast<std::int64_t>(OperatorRoles().size())) {
         return Error(ErrorCode::kPermissionDenied, "bootstrap enrolment is closed; an operator "
                                                    "with role system-admin must enrol operators");
       }

@@ -8,11 +8,13 @@ struct RoleEntry {
   Role role;
   std::string_view name;
 };
-constexpr std::array<RoleEntry, 4> kRoles{{
+constexpr std::array<RoleEntry, 6> kRoles{{
     {Role::kSystemAdmin, "system-admin"},
     {Role::kSecurityAdmin, "security-admin"},
     {Role::kAuditAdmin, "audit-admin"},
     {Role::kCaOperator, "ca-operator"},
+    {Role::kRaOperator, "ra-operator"},
+    {Role::kRaSystem, "ra-system"},
 }};
 
 // The permission matrix. Read permissions are granted to the roles that need to see
@@ -24,14 +26,26 @@ bool Allowed(Role r, Permission p) {
       return r == Role::kSecurityAdmin;
     case Permission::kCertIssue:
     case Permission::kCertRevoke:
+      // A registration system's requests are further limited to the CAs and profiles the CA
+      // authorised for it (services/ca/ra_trust.h).
+      return r == Role::kCaOperator || r == Role::kRaSystem;
     case Permission::kCrlIssue:
       return r == Role::kCaOperator;
     case Permission::kCertRead:
-      return r == Role::kCaOperator || r == Role::kSecurityAdmin || r == Role::kSystemAdmin;
+      return r == Role::kCaOperator || r == Role::kSecurityAdmin || r == Role::kSystemAdmin ||
+             r == Role::kRaSystem;
     case Permission::kAuditRead:
       return r == Role::kAuditAdmin;
     case Permission::kOperatorManage:
       return r == Role::kSystemAdmin;
+    case Permission::kRaManage:
+      return r == Role::kSecurityAdmin;
+    case Permission::kSubscriberWrite:
+    case Permission::kSubscriberReview:
+    case Permission::kSubscriberRead:
+    case Permission::kPiiRead:
+    case Permission::kCertRequest:
+      return r == Role::kRaOperator;
   }
   return false;
 }
@@ -48,12 +62,25 @@ Result<Role> ParseRole(std::string_view name) {
     if (e.name == name) return e.role;
   return Error(ErrorCode::kInvalidArgument,
                "unknown role '" + std::string(name) +
-                   "' (expected system-admin, security-admin, audit-admin or ca-operator)");
+                   "' (expected system-admin, security-admin, audit-admin, ca-operator, "
+                   "ra-operator or ra-system)");
 }
 
-std::vector<Role> AllRoles() { return {Role::kSystemAdmin, Role::kSecurityAdmin, Role::kAuditAdmin, Role::kCaOperator}; }
+std::vector<Role> AllRoles() {
+  return {Role::kSystemAdmin, Role::kSecurityAdmin, Role::kAuditAdmin,
+          Role::kCaOperator,  Role::kRaOperator,    Role::kRaSystem};
+}
 
-bool IsAdministrativeRole(Role r) { return r != Role::kCaOperator; }
+std::vector<Role> OperatorRoles() {
+  std::vector<Role> out;
+  for (Role r : AllRoles())
+    if (r != Role::kRaSystem) out.push_back(r);
+  return out;
+}
+
+bool IsAdministrativeRole(Role r) {
+  return r == Role::kSystemAdmin || r == Role::kSecurityAdmin || r == Role::kAuditAdmin;
+}
 
 std::string_view PermissionName(Permission p) {
   switch (p) {
@@ -65,6 +92,12 @@ std::string_view PermissionName(Permission p) {
     case Permission::kCertRead: return "cert.read";
     case Permission::kAuditRead: return "audit.read";
     case Permission::kOperatorManage: return "operator.manage";
+    case Permission::kRaManage: return "ra.manage";
+    case Permission::kSubscriberWrite: return "subscriber.write";
+    case Permission::kSubscriberReview: return "subscriber.review";
+    case Permission::kSubscriberRead: return "subscriber.read";
+    case Permission::kPiiRead: return "pii.read";
+    case Permission::kCertRequest: return "cert.request";
   }
   return "unknown";
 }

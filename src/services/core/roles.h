@@ -20,11 +20,18 @@ enum class Role {
   kSecurityAdmin,  // "security-admin": CA keys and hierarchy, trust list
   kAuditAdmin,     // "audit-admin": audit review and verification only
   kCaOperator,     // "ca-operator": certificate and CRL operations
+  kRaOperator,     // "ra-operator": subscriber entry, review (never one's own entry), requests
+  // "ra-system": a registration system (RA) or CMP client acting on the CA through its own
+  // certificate or shared secret, within the CAs and profiles the CA authorised for it. Never
+  // an operator's role: OperatorRegistry refuses to enrol a person with it.
+  kRaSystem,
 };
 
 std::string_view RoleName(Role r);
 Result<Role> ParseRole(std::string_view name);
 std::vector<Role> AllRoles();
+// The roles a person may hold (every role but ra-system).
+std::vector<Role> OperatorRoles();
 bool IsAdministrativeRole(Role r);  // the three roles under separation of duties
 
 enum class Permission {
@@ -36,6 +43,12 @@ enum class Permission {
   kCertRead,         // search, export, CA and profile listings
   kAuditRead,        // audit search and verification
   kOperatorManage,   // enrol, disable operators
+  kRaManage,         // CA side: enrol, authorise, suspend and resume registration systems
+  kSubscriberWrite,  // RA: enter and modify subscriber records, submit batches
+  kSubscriberReview, // RA: approve or reject records and requests (four-eyes: never one's own)
+  kSubscriberRead,   // RA: query subscribers (personal numbers masked)
+  kPiiRead,          // RA: see personal ID and social security numbers unmasked
+  kCertRequest,      // RA: request, renew, download certificates, request revocation
 };
 
 std::string_view PermissionName(Permission p);

@@ -15,6 +15,11 @@
 #include "device/secret_sharing.h"
 #include "device/soft_device.h"
 #include "net/tls_identity.h"
+#include "services/ra_batch/batch_service.h"
+#include "services/ra_link/local_gateway.h"
+#include "services/ra_link/remote_gateway.h"
+#include "x509/csr.h"
+#include "x509/name.h"
 #include "net/tls_pki.h"
 #include "x509/pem.h"
 
@@ -27,6 +32,9 @@ namespace {
 
 constexpr std::string_view kAuditKeyLabel = "audit";
 constexpr std::string_view kTlsWrapContext = "tls-key-passphrase";
+constexpr std::string_view kRaSignKeyLabel = "ra-link-sign";
+constexpr const char* kDemoRaReviewer = "op-ra-reviewer";
+constexpr const char* kDemoRaPoint = "demo-point";
 
 Status WriteFile(const fs::path& p, std::string_view data, bool secret) {
   std::error_code ec;
@@ -71,6 +79,18 @@ Result<SecretBytes> TlsPassphrase(device::CryptoDevice& dev) {
   return SecretBytes::Adopt(b);
 }
 
+// The deployment's TLS CA, its key decrypted with the device-derived passphrase.
+Result<net::TlsIssuer> LoadTlsIssuer(const fs::path& home, device::CryptoDevice& dev) {
+  net::TlsIssuer tls_ca;
+  GMPKI_ASSIGN_OR_RETURN(tls_ca.key_passphrase, TlsPassphrase(dev));
+  GMPKI_ASSIGN_OR_RETURN(tls_ca.cert_pem, ReadFile(home / "tls" / "ca.pem"));
+  GMPKI_ASSIGN_OR_RETURN(auto key, ReadFile(home / "tls" / "ca.key"));
+  Bytes kb(key.begin(), key.end());
+  SecureZero(key.data(), key.size());
+  tls_ca.key_pem = SecretBytes::Adopt(kb);
+  return tls_ca;
+}
+
 Result<std::string> SessionFingerprint(std::string_view cert_pem) {
   GMPKI_ASSIGN_OR_RETURN(auto der, x509::PemDecode(cert_pem, x509::kPemCertificate));
   auto d = crypto::Sm3(der);
@@ -104,6 +124,9 @@ std::vector<store::Migration> AllMigrations() {
   std::vector<store::Migration> all = services::CoreMigrations();
   for (auto& m : audit::AuditMigrations()) all.push_back(std::move(m));
   for (auto& m : ca::CaMigrations()) all.push_back(std::move(m));
+  for (auto& m : ra::RaMigrations()) all.push_back(std::move(m));
+  for (auto& m : cmp::CmpMigrations()) all.push_back(std::move(m));
+  for (auto& m : ra_batch::BatchMigrations()) all.push_back(std::move(m));
   return all;
 }
 
@@ -161,6 +184,8 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   auto port = o.http_listen.substr(o.http_listen.rfind(':') + 1);
   auto host = o.http_listen.substr(0, o.http_listen.rfind(':'));
   cfg.public_base_url = "http://" + host + ":" + port;
+  // The all-in-one demo runs the CA and the registration service in one process.
+  if (o.demo) cfg.roles = {"ca", "ra"};
   cfg.ApplyHomeDefaults();
   // Validate what we are about to write with the same code that reads it.
   GMPKI_RETURN_IF_ERROR(services::Config::Parse(cfg.ToToml(), cfg.home));
@@ -210,7 +235,7 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   GMPKI_RETURN_IF_ERROR(WriteFile(cfg.tls_key, ToString(server_key.view()), true));
 
   services::OperatorRegistry registry(*db, clock, cfg.node_name);
-  for (Role role : services::AllRoles()) {
+  for (Role role : services::OperatorRoles()) {
     std::string name = InitialOperatorName(role);
     fs::path dir = secrets / "operators" / name;
     GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, name, role, dir));
@@ -236,12 +261,35 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
       result.cas.emplace_back(name);
     }
   }
+  // 5. Demo registration: a registration point with two RA operators (entry and review are
+  // four-eyes), so a new user can enter, review and request at once.
+  if (o.demo) {
+    std::string reviewer = kDemoRaReviewer;
+    fs::path dir = secrets / "operators" / reviewer;
+    GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, reviewer, Role::kRaOperator, dir));
+    Actor sys{InitialOperatorName(Role::kSystemAdmin), Role::kSystemAdmin};
+    GMPKI_RETURN_IF_ERROR(registry.Enrol(sys, reviewer, Role::kRaOperator, reviewer, fp));
+    result.credential_dirs.push_back(dir);
+    ca::CaService ca(*db, *dev, clock, ca::CaSettings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours});
+    ra::LocalCaGateway gateway(ca, cfg.ra_name);
+    GMPKI_ASSIGN_OR_RETURN(auto codec, pii::PiiCodec::Create(*dev));
+    ra::RaService ra(*db, std::make_shared<const pii::PiiCodec>(std::move(codec)), gateway, clock,
+                     ra::RaSettings{cfg.node_name, cfg.ra_name});
+    GMPKI_RETURN_IF_ERROR(ra.CreatePoint(sys, kDemoRaPoint, "Demo registration point", "demo"));
+    GMPKI_RETURN_IF_ERROR(ra.BindOperator(sys, InitialOperatorName(Role::kRaOperator), kDemoRaPoint));
+    GMPKI_RETURN_IF_ERROR(ra.BindOperator(sys, reviewer, kDemoRaPoint));
+    // A CMP reference and shared secret for the demo RA (`gmpki cmp demo --json` prints them).
+    if (o.demo_hierarchy) {
+      cmp::CmpService cmp(*db, *dev, ca, clock, cfg.node_name);
+      GMPKI_RETURN_IF_ERROR(cmp.EnsureDemoClient("ministry-ca"));
+    }
+  }
   {
     GMPKI_ASSIGN_OR_RETURN(auto s, dev->OpenSession());
     GMPKI_ASSIGN_OR_RETURN(auto key, s->FindKey(kAuditKeyLabel));
     GMPKI_RETURN_IF_ERROR(audit::SignCheckpoint(*db, *s, key.index, clock));
   }
-  // 5. The configuration is written last: a home without gmpki.toml is never opened.
+  // 6. The configuration is written last: a home without gmpki.toml is never opened.
   GMPKI_RETURN_IF_ERROR(WriteFile(cfg.home / "gmpki.toml", cfg.ToToml(), false));
   return result;
 }
@@ -277,6 +325,8 @@ Result<std::unique_ptr<Node>> Node::Open(const fs::path& home, const std::vector
                           n->config_.crl_validity_hours};
   n->ca_ = std::make_unique<ca::CaService>(*n->db_, *n->device_, n->clock_, settings);
   n->operators_ = std::make_unique<services::OperatorRegistry>(*n->db_, n->clock_, n->config_.node_name);
+  n->ra_trust_ = std::make_unique<ca::RaTrust>(*n->db_, *n->ca_, n->clock_, n->config_.node_name);
+  n->cmp_ = std::make_unique<cmp::CmpService>(*n->db_, *n->device_, *n->ca_, n->clock_, n->config_.node_name);
   return n;
 }
 
@@ -294,14 +344,7 @@ Result<services::OperatorRecord> Node::EnrolOperator(const services::Actor& by,
                                                      const std::string& person,
                                                      const fs::path& out_dir) {
   GMPKI_RETURN_IF_ERROR(services::Authorize(by, services::Permission::kOperatorManage));
-  GMPKI_ASSIGN_OR_RETURN(auto wrap, TlsPassphrase(*device_));
-  net::TlsIssuer tls_ca;
-  GMPKI_ASSIGN_OR_RETURN(tls_ca.cert_pem, ReadFile(config_.home / "tls" / "ca.pem"));
-  GMPKI_ASSIGN_OR_RETURN(auto key, ReadFile(config_.home / "tls" / "ca.key"));
-  Bytes kb(key.begin(), key.end());
-  SecureZero(key.data(), key.size());
-  tls_ca.key_pem = SecretBytes::Adopt(kb);
-  tls_ca.key_passphrase = std::move(wrap);
+  GMPKI_ASSIGN_OR_RETURN(auto tls_ca, LoadTlsIssuer(config_.home, *device_));
   fs::path dir = out_dir / name;
   GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, name, role, dir));
   auto rec = operators_->Enrol(by, name, role, person, fp);
@@ -328,6 +371,162 @@ Result<Node::TlsMaterial> Node::LoadServerTls() {
   GMPKI_ASSIGN_OR_RETURN(m.passphrase, TlsPassphrase(*device_));
   GMPKI_ASSIGN_OR_RETURN(m.client_ca_pem, ReadFile(config_.tls_client_ca));
   return m;
+}
+
+namespace {
+Result<std::string> JsonString(const nlohmann::json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) {
+    return Error(ErrorCode::kInvalidArgument, std::string("the RA link file lacks '") + key + "'");
+  }
+  return j[key].get<std::string>();
+}
+}  // namespace
+
+Result<nlohmann::json> Node::CreateRaLinkRequest(const std::string& ra_name) {
+  std::shared_ptr<device::Session> session;
+  {
+    GMPKI_ASSIGN_OR_RETURN(auto s, device_->OpenSession());
+    session = std::move(s);
+  }
+  auto key = session->FindKey(kRaSignKeyLabel);
+  if (!key.ok() && key.error().code() == ErrorCode::kNotFound) {
+    key = session->GenerateKeyPair(kRaSignKeyLabel, device::KeyPurpose::kSign);
+  }
+  if (!key.ok()) return key.error();
+  x509::Signer signer;
+  signer.public_key = key->public_key;
+  std::uint32_t index = key->index;
+  signer.sign = [session, index](ByteView message) {
+    return session->SignMessage(index, AsBytes(crypto::kDefaultSm2Id), message);
+  };
+  GMPKI_ASSIGN_OR_RETURN(auto subject, x509::Name::Parse("O=gmpki RA,CN=" + ra_name));
+  GMPKI_ASSIGN_OR_RETURN(auto csr, x509::BuildCsr(subject, signer));
+  // The TLS client key: P-256 (OpenSSL 3.0 has no SM2 TLS), wrapped like the server's key.
+  GMPKI_ASSIGN_OR_RETURN(auto wrap, TlsPassphrase(*device_));
+  fs::path dir = config_.home / "ra-link";
+  GMPKI_ASSIGN_OR_RETURN(auto tls_key, net::GenerateTlsKey(wrap.view()));
+  GMPKI_ASSIGN_OR_RETURN(auto tls_pub, net::TlsPublicKeyPem(tls_key, wrap.view()));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "tls.key", ToString(tls_key.view()), true));
+  return nlohmann::json{{"ra", ra_name},
+                        {"sign_csr", x509::PemEncode(x509::kPemCsr, csr)},
+                        {"tls_public_key", tls_pub}};
+}
+
+Result<nlohmann::json> Node::EnrolRa(const Actor& ca_operator, const Actor& security_admin,
+                                     const nlohmann::json& request, const RaEnrolOptions& o) {
+  GMPKI_RETURN_IF_ERROR(services::Authorize(security_admin, services::Permission::kRaManage));
+  GMPKI_ASSIGN_OR_RETURN(auto name, JsonString(request, "ra"));
+  GMPKI_ASSIGN_OR_RETURN(auto csr, JsonString(request, "sign_csr"));
+  GMPKI_ASSIGN_OR_RETURN(auto tls_pub, JsonString(request, "tls_public_key"));
+  if (o.issuer_ca.empty() && o.cas.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "name the CA that issues the RA's certificate");
+  }
+  ca::IssuedCertificate sign_cert;
+  if (request.contains("sign_certificate")) {
+    // Issued beforehand by a CA operator (production: two operators, two commands).
+    GMPKI_ASSIGN_OR_RETURN(sign_cert.pem, JsonString(request, "sign_certificate"));
+  } else {
+    ca::IssueRequest ir;
+    ir.ca = o.issuer_ca;
+    ir.profile = "device-sign";
+    ir.csr = ToBytes(csr);
+    ir.request_key = "ra-enrol:" + name;
+    GMPKI_ASSIGN_OR_RETURN(sign_cert, ca_->Issue(ca_operator, ir));
+  }
+  GMPKI_ASSIGN_OR_RETURN(auto tls_ca, LoadTlsIssuer(config_.home, *device_));
+  net::TlsCertSpec spec;
+  spec.subject_dn = "CN=" + name + ",OU=ra-system,O=gmpki";
+  GMPKI_ASSIGN_OR_RETURN(auto tls_cert, net::IssueTlsClientCertificate(tls_ca, tls_pub, spec));
+  GMPKI_ASSIGN_OR_RETURN(auto fp, SessionFingerprint(tls_cert));
+  ca::RaEnrolment e;
+  e.name = name;
+  e.sign_cert = ToBytes(sign_cert.pem);
+  e.tls_fingerprint = fp;
+  e.cas = o.cas.empty() ? std::vector<std::string>{o.issuer_ca} : o.cas;
+  e.profiles = o.profiles.empty()
+                   ? std::vector<std::string>{"personal-sign", "organization-sign", "device-sign"}
+                   : o.profiles;
+  GMPKI_RETURN_IF_ERROR(ra_trust_->Enrol(security_admin, e));
+  return nlohmann::json{{"ra", name},
+                        {"sign_certificate", sign_cert.pem},
+                        {"tls_certificate", tls_cert},
+                        {"tls_ca", tls_ca.cert_pem},
+                        {"cas", e.cas},
+                        {"profiles", e.profiles}};
+}
+
+Status Node::ImportRaLink(const nlohmann::json& response, const std::string& ca_url) {
+  GMPKI_ASSIGN_OR_RETURN(auto name, JsonString(response, "ra"));
+  GMPKI_ASSIGN_OR_RETURN(auto sign_pem, JsonString(response, "sign_certificate"));
+  GMPKI_ASSIGN_OR_RETURN(auto tls_pem, JsonString(response, "tls_certificate"));
+  GMPKI_ASSIGN_OR_RETURN(auto tls_ca, JsonString(response, "tls_ca"));
+  // The signing certificate must certify the key this node generated in step 1.
+  GMPKI_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromPem(sign_pem));
+  GMPKI_ASSIGN_OR_RETURN(auto session, device_->OpenSession());
+  GMPKI_ASSIGN_OR_RETURN(auto key, session->FindKey(kRaSignKeyLabel));
+  if (!(cert.public_key() == key.public_key)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "the RA signing certificate is not for this node's key (was the request made here?)");
+  }
+  fs::path dir = config_.home / "ra-link";
+  if (!fs::exists(dir / "tls.key")) {
+    return Error(ErrorCode::kFailedPrecondition, "no RA link request was made on this node (ra-link/tls.key missing)");
+  }
+  services::Config updated = config_;
+  updated.ra_name = name;
+  updated.ra_ca_url = ca_url;
+  // Validate before writing anything.
+  GMPKI_RETURN_IF_ERROR(services::Config::Parse(updated.ToToml(), config_.home));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "sign.pem", sign_pem, false));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "tls.pem", tls_pem, false));
+  GMPKI_RETURN_IF_ERROR(WriteFile(dir / "tls-ca.pem", tls_ca, false));
+  GMPKI_RETURN_IF_ERROR(WriteFile(config_.home / "gmpki.toml", updated.ToToml(), false));
+  config_ = std::move(updated);
+  return OkStatus();
+}
+
+Result<std::shared_ptr<const pii::PiiCodec>> Node::Pii() {
+  std::lock_guard<std::mutex> lock(gateway_mu_);
+  if (!pii_) {
+    GMPKI_ASSIGN_OR_RETURN(auto codec, pii::PiiCodec::Create(*device_));
+    pii_ = std::make_shared<const pii::PiiCodec>(std::move(codec));
+  }
+  return pii_;
+}
+
+Result<ra::RaService*> Node::Ra() {
+  GMPKI_ASSIGN_OR_RETURN(auto codec, Pii());
+  GMPKI_ASSIGN_OR_RETURN(auto* gateway, CaGateway());
+  std::lock_guard<std::mutex> lock(gateway_mu_);
+  if (!ra_) {
+    ra_ = std::make_unique<ra::RaService>(*db_, codec, *gateway, clock_,
+                                          ra::RaSettings{config_.node_name, config_.ra_name});
+  }
+  return ra_.get();
+}
+
+Result<ra::CaGateway*> Node::CaGateway() {
+  std::lock_guard<std::mutex> lock(gateway_mu_);
+  if (gateway_) return gateway_.get();
+  if (config_.ra_ca_url.empty()) {
+    gateway_ = std::make_unique<ra::LocalCaGateway>(*ca_, config_.ra_name);
+    return gateway_.get();
+  }
+  fs::path dir = config_.home / "ra-link";
+  ra::RemoteGatewayConfig rc;
+  rc.ra_name = config_.ra_name;
+  rc.ca_url = config_.ra_ca_url;
+  GMPKI_ASSIGN_OR_RETURN(rc.tls.ca_bundle_pem, ReadFile(dir / "tls-ca.pem"));
+  GMPKI_ASSIGN_OR_RETURN(rc.tls.client_cert_pem, ReadFile(dir / "tls.pem"));
+  GMPKI_ASSIGN_OR_RETURN(auto key, ReadFile(dir / "tls.key"));
+  Bytes kb(key.begin(), key.end());
+  SecureZero(key.data(), key.size());
+  rc.tls.client_key_pem = SecretBytes::Adopt(kb);
+  GMPKI_ASSIGN_OR_RETURN(rc.tls.client_key_passphrase, TlsPassphrase(*device_));
+  rc.sign_key_label = std::string(kRaSignKeyLabel);
+  GMPKI_ASSIGN_OR_RETURN(auto g, ra::RemoteCaGateway::Create(std::move(rc), *device_, clock_));
+  gateway_ = std::move(g);
+  return gateway_.get();
 }
 
 }  // namespace gmpki::node

@@ -15,13 +15,21 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/clock.h"
 #include "device/device.h"
+#include <nlohmann/json.hpp>
+
 #include "services/ca/ca_service.h"
+#include "services/ca/ra_trust.h"
+#include "services/cmp/cmp_service.h"
+#include "services/pii/pii.h"
+#include "services/ra/ra_service.h"
+#include "services/ra_link/ca_gateway.h"
 #include "services/core/config.h"
 #include "services/core/operators.h"
 #include "store/store.h"
@@ -84,6 +92,7 @@ class Node {
   device::CryptoDevice& device() { return *device_; }
   ca::CaService& ca() { return *ca_; }
   services::OperatorRegistry& operators() { return *operators_; }
+  cmp::CmpService& cmp() { return *cmp_; }
   const Clock& clock() const { return clock_; }
 
   // Signs an audit checkpoint with the device's audit key.
@@ -93,6 +102,38 @@ class Node {
   Result<services::OperatorRecord> EnrolOperator(const services::Actor& by, const std::string& name,
                                                  services::Role role, const std::string& person,
                                                  const std::filesystem::path& out_dir);
+  // --- RA-to-CA link (CA-01, HI-03, HI-05); files under <home>/ra-link/ ---
+  // The CA's registry of registration systems (nodes with role "ca").
+  ca::RaTrust& ra_trust() { return *ra_trust_; }
+  // RA node, step 1: generates the RA's SM2 signing key in this node's device (label
+  // "ra-link-sign", kept if it exists) and a TLS client key (wrapped under a device-derived
+  // key), and returns the request for the CA's security administrator:
+  // {"ra", "sign_csr" (PEM, signed by the device key), "tls_public_key" (PEM)}.
+  Result<nlohmann::json> CreateRaLinkRequest(const std::string& ra_name);
+  struct RaEnrolOptions {
+    std::string issuer_ca;              // issues the RA's signing certificate (device-sign)
+    std::vector<std::string> cas;       // default: {issuer_ca}
+    std::vector<std::string> profiles;  // default: personal-sign, organization-sign, device-sign
+  };
+  // CA node, step 2: a CA operator issues the RA's signing certificate (unless the request
+  // already carries one as "sign_certificate", issued beforehand), the deployment's TLS CA
+  // its TLS client certificate, and the security administrator enrols it. Returns the
+  // response for the RA: {"ra", "sign_certificate", "tls_certificate", "tls_ca"}.
+  Result<nlohmann::json> EnrolRa(const services::Actor& ca_operator,
+                                 const services::Actor& security_admin,
+                                 const nlohmann::json& request, const RaEnrolOptions& options);
+  // RA node, step 3: stores the certificates and points [ra] at the CA (name and ca_url in
+  // gmpki.toml); the node must be reopened for the change to take effect.
+  Status ImportRaLink(const nlohmann::json& response, const std::string& ca_url);
+  // The RA's way to its CA: in-process when ra.ca_url is empty (the node runs "ca" too),
+  // otherwise the remote CA over mutual TLS. Created on first use.
+  Result<ra::CaGateway*> CaGateway();
+
+  // The registration service (nodes with role "ra"), over CaGateway(). Created on first use.
+  Result<ra::RaService*> Ra();
+  // The personal-data codec (keys derived in this node's device). Created on first use.
+  Result<std::shared_ptr<const pii::PiiCodec>> Pii();
+
   // Verifies the whole audit log against the audit key.
   Result<audit::VerifyReport> VerifyAudit();
 
@@ -113,6 +154,12 @@ class Node {
   std::unique_ptr<device::CryptoDevice> device_;
   std::unique_ptr<ca::CaService> ca_;
   std::unique_ptr<services::OperatorRegistry> operators_;
+  std::unique_ptr<ca::RaTrust> ra_trust_;
+  std::unique_ptr<cmp::CmpService> cmp_;
+  std::mutex gateway_mu_;
+  std::unique_ptr<ra::CaGateway> gateway_;
+  std::shared_ptr<const pii::PiiCodec> pii_;
+  std::unique_ptr<ra::RaService> ra_;
 };
 
 // All migrations of every component, in order.

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <unordered_map>
 #include <thread>
 #include <vector>
 
@@ -58,14 +59,48 @@ Status ExecPlain(sqlite3* db, const char* sql) {
 
 // Connections and the in-process writer queue. Shared by the Database and its live
 // Transactions, so a Transaction outliving its Database is still safe.
+// Prepared statements of one connection, by SQL text. Parsing and planning a statement costs
+// more than running a small one, and the services send the same few hundred statements again
+// and again. Used only by the thread that holds the connection.
+class StmtCache {
+ public:
+  ~StmtCache() { Clear(); }
+  sqlite3_stmt* Find(std::string_view sql) {
+    auto it = stmts_.find(std::string(sql));
+    return it == stmts_.end() ? nullptr : it->second;
+  }
+  void Put(std::string_view sql, sqlite3_stmt* stmt) {
+    if (stmts_.size() >= kMaxCachedStatements) Clear();  // generated SQL must not grow it forever
+    stmts_.emplace(std::string(sql), stmt);
+  }
+  void Clear() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    stmts_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kMaxCachedStatements = 512;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
 class Pool {
  public:
   explicit Pool(std::string path)
       : path_(std::move(path)),
         handles_("sqlite", kMaxConnections, kPoolWait, [this] { return Connect(); },
-                 [](sqlite3* db) { sqlite3_close_v2(db); }) {}
+                 [this](sqlite3* db) {
+                   DropCache(db);
+                   sqlite3_close_v2(db);
+                 }) {}
 
   Result<sqlite3*> Acquire() { return handles_.Acquire(); }
+  // The statement cache of a connection (created on first use).
+  StmtCache* CacheFor(sqlite3* db) {
+    std::lock_guard lock(mu_);
+    auto& c = caches_[db];
+    if (!c) c = std::make_unique<StmtCache>();
+    return c.get();
+  }
   // `healthy`: the connection is outside any transaction and may be reused.
   void Release(sqlite3* db, bool healthy) { handles_.Release(db, healthy); }
 
@@ -119,9 +154,21 @@ class Pool {
     return db;
   }
 
+  void DropCache(sqlite3* db) {
+    std::unique_ptr<StmtCache> c;
+    {
+      std::lock_guard lock(mu_);
+      auto it = caches_.find(db);
+      if (it == caches_.end()) return;
+      c = std::move(it->second);
+      caches_.erase(it);
+    }
+  }
+
   const std::string path_;
-  internal::HandlePool<sqlite3> handles_;
-  std::mutex mu_;  // guards the writer state below
+  std::mutex mu_;  // guards the writer state and the cache map below
+  std::unordered_map<sqlite3*, std::unique_ptr<StmtCache>> caches_;
+  internal::HandlePool<sqlite3> handles_;  // last: its connections close before caches_ goes
   std::condition_variable writer_cv_;
   bool writer_held_ = false;
   std::thread::id writer_owner_;
@@ -131,6 +178,15 @@ struct StmtCloser {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtCloser>;
+
+// A statement from the connection's cache: reset and unbound when done, not finalised.
+struct StmtReset {
+  void operator()(sqlite3_stmt* s) const {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
+using CachedStmt = std::unique_ptr<sqlite3_stmt, StmtReset>;
 
 class SqliteTransaction final : public Transaction {
  public:
@@ -142,7 +198,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   Result<std::int64_t> Exec(std::string_view sql, const std::vector<Value>& params) override {
-    GMPKI_ASSIGN_OR_RETURN(Stmt stmt, Prepare(sql, params));
+    GMPKI_ASSIGN_OR_RETURN(CachedStmt stmt, Prepare(sql, params));
     int rc;
     while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     }
@@ -151,7 +207,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params) override {
-    GMPKI_ASSIGN_OR_RETURN(Stmt stmt, Prepare(sql, params));
+    GMPKI_ASSIGN_OR_RETURN(CachedStmt stmt, Prepare(sql, params));
     std::vector<Row> rows;
     const int ncol = sqlite3_column_count(stmt.get());
     int rc;
@@ -224,11 +280,24 @@ class SqliteTransaction final : public Transaction {
     return e;
   }
 
-  Result<Stmt> Prepare(std::string_view sql, const std::vector<Value>& params) {
+  Result<CachedStmt> Prepare(std::string_view sql, const std::vector<Value>& params) {
     if (!open_) return Error(ErrorCode::kFailedPrecondition, "transaction already finished");
     if (failed_) {
       return Error(ErrorCode::kFailedPrecondition, "transaction aborted by an earlier error");
     }
+    if (cache_ == nullptr) cache_ = pool_->CacheFor(db_);
+    CachedStmt stmt(cache_->Find(sql));
+    if (!stmt) {
+      GMPKI_ASSIGN_OR_RETURN(Stmt fresh, PrepareNew(sql));
+      cache_->Put(sql, fresh.get());
+      stmt.reset(fresh.release());
+    }
+    GMPKI_RETURN_IF_ERROR(Bind(stmt.get(), params));
+    return stmt;
+  }
+
+  // Parses one statement (anything after it but whitespace and comments is refused).
+  Result<Stmt> PrepareNew(std::string_view sql) {
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, &tail);
@@ -245,7 +314,12 @@ class SqliteTransaction final : public Transaction {
         return Fail(Error(ErrorCode::kInvalidArgument, "several SQL statements in one call"));
       }
     }
-    const int expected = sqlite3_bind_parameter_count(stmt.get());
+    return stmt;
+  }
+
+  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
+    int rc = SQLITE_OK;
+    const int expected = sqlite3_bind_parameter_count(stmt);
     if (static_cast<std::size_t>(expected) != params.size()) {
       return Fail(Error(ErrorCode::kInvalidArgument,
                         fmt::format("statement has {} placeholders but {} parameters given",
@@ -256,21 +330,21 @@ class SqliteTransaction final : public Transaction {
       const Value& v = params[i];
       // SQLITE_STATIC: `params` outlives the statement.
       if (std::holds_alternative<Null>(v)) {
-        rc = sqlite3_bind_null(stmt.get(), idx);
+        rc = sqlite3_bind_null(stmt, idx);
       } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
-        rc = sqlite3_bind_int64(stmt.get(), idx, *n);
+        rc = sqlite3_bind_int64(stmt, idx, *n);
       } else if (const auto* s = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt.get(), idx, s->data(), s->size(), SQLITE_STATIC,
+        rc = sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_STATIC,
                                  SQLITE_UTF8);
       } else {
         const Bytes& b = std::get<Bytes>(v);
         // bind_blob with a null pointer would bind NULL; an empty blob stays a blob.
-        rc = b.empty() ? sqlite3_bind_zeroblob(stmt.get(), idx, 0)
-                       : sqlite3_bind_blob64(stmt.get(), idx, b.data(), b.size(), SQLITE_STATIC);
+        rc = b.empty() ? sqlite3_bind_zeroblob(stmt, idx, 0)
+                       : sqlite3_bind_blob64(stmt, idx, b.data(), b.size(), SQLITE_STATIC);
       }
       if (rc != SQLITE_OK) return Fail(SqliteError(rc, db_, "bind"));
     }
-    return stmt;
+    return OkStatus();
   }
 
   void Finish() {
@@ -284,6 +358,7 @@ class SqliteTransaction final : public Transaction {
 
   std::shared_ptr<Pool> pool_;
   sqlite3* db_;
+  StmtCache* cache_ = nullptr;  // the connection's, looked up on first use
   const bool writer_;
   bool open_ = true;
   bool failed_ = false;

@@ -230,6 +230,46 @@ TYPED_TEST(CaServiceTest, RenewKeepsKeyAndRekeyRevokesTheOld) {
   EXPECT_EQ(same.error().code(), ErrorCode::kPolicyViolation);
 }
 
+// req: CA-01, HI-06
+TYPED_TEST(CaServiceTest, RequestKeysMakeIssuanceAndRenewalIdempotent) {
+  Subscriber holder = NewSubscriber();
+  IssueRequest r;
+  r.ca = "biz";
+  r.profile = "personal-sign";
+  r.csr = Csr(holder, "C=CN,O=Test,CN=Wang Wu");
+  r.request_key = "ra:prov-ra:req-0001";
+  auto first = this->ca_->Issue(kOp, r);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  std::int64_t certs = this->Count("certificates");
+  // The same request again (a retry after a lost answer): the same certificate, none issued.
+  r.csr = Csr(holder, "C=CN,O=Test,CN=Wang Wu");
+  auto again = this->ca_->Issue(kOp, r);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->record.serial_hex, first->record.serial_hex);
+  EXPECT_EQ(again->record.der, first->record.der);
+  EXPECT_EQ(this->Count("certificates"), certs);
+  // The key reused for another public key: refused, nothing issued.
+  r.csr = Csr(NewSubscriber(), "C=CN,O=Test,CN=Wang Wu");
+  EXPECT_EQ(this->ca_->Issue(kOp, r).error().code(), ErrorCode::kConflict);
+  EXPECT_EQ(this->Count("certificates"), certs);
+  // The same key on another CA is another request.
+  r.ca = "industry";
+  r.profile = "personal-sign";
+  r.csr = Csr(holder, "C=CN,O=Test,CN=Wang Wu");
+  EXPECT_TRUE(this->ca_->Issue(kOp, r).ok());
+  // Renewal with a key: repeated renewals give one new certificate.
+  auto renewed = this->ca_->Renew(kOp, "biz", first->record.serial_hex, 30, "ra:prov-ra:renew-1");
+  ASSERT_TRUE(renewed.ok()) << renewed.error().ToString();
+  std::int64_t after_renew = this->Count("certificates");
+  auto renewed2 = this->ca_->Renew(kOp, "biz", first->record.serial_hex, 30, "ra:prov-ra:renew-1");
+  ASSERT_TRUE(renewed2.ok());
+  EXPECT_EQ(renewed2->record.serial_hex, renewed->record.serial_hex);
+  EXPECT_EQ(this->Count("certificates"), after_renew);
+  r.ca = "biz";
+  r.request_key = std::string(161, 'k');
+  EXPECT_EQ(this->ca_->Issue(kOp, r).error().code(), ErrorCode::kInvalidArgument);
+}
+
 // req: CA-02
 TYPED_TEST(CaServiceTest, SearchAndExport) {
   auto a = this->Issue();

@@ -26,6 +26,13 @@ TEST(ConfigTest, DefaultsAndRoundTrip) {
   EXPECT_EQ(again->node_name, "province-a-1");
   EXPECT_EQ(again->roles, (std::vector<std::string>{"ca", "ra"}));
   EXPECT_EQ(again->deployment, "province-2");
+  // A province in mode 1 runs the RA only and attaches to the ministry CA by configuration.
+  auto ra_only = Config::Parse("[node]\nroles = ['ra']\ndeployment = 'province-1'\n"
+                               "[ra]\nname = 'gd-ra'\nca_url = 'https://ca.example:8443'\n",
+                               "/srv/gmpki");
+  ASSERT_TRUE(ra_only.ok()) << ra_only.error().ToString();
+  EXPECT_EQ(ra_only->ra_name, "gd-ra");
+  EXPECT_EQ(Config::Parse(ra_only->ToToml(), "/srv/gmpki")->ra_ca_url, "https://ca.example:8443");
 }
 
 // req: CC-FMT
@@ -49,6 +56,10 @@ TEST(ConfigTest, EveryKeyIsValidated) {
       {"[ca]\ncrl_validity_hours = 0\n", "crl_validity_hours"},
       {"node = 3\n", "'node' must be a table"},
       {"[server\n", "parse error at line 1"},
+      {"[ra]\nname = 'Prov RA'\n", "ra.name"},
+      {"[ra]\nca_url = 'http://ca:8080'\n", "ra.ca_url must be an https://"},
+      {"[ra]\ncaurl = 'https://ca:8443'\n", "unknown key 'ra.caurl'"},
+      {"[node]\nroles = ['ra']\n", "set ra.ca_url"},
   };
   for (const auto& c : cases) {
     auto st = ParseOnly(c.toml);
@@ -74,6 +85,19 @@ TEST(RolesTest, PermissionMatrixSeparatesDuties) {
   }
   EXPECT_FALSE(Authorize(sys, Permission::kAuditRead).ok());
   EXPECT_TRUE(Authorize(sys, Permission::kOperatorManage).ok());
+  // Registration: RA operators enter and review; the CA side's RA registry is the security
+  // administrator's; an RA system may issue and revoke but never manage or review.
+  Actor raop{"r", Role::kRaOperator}, rasys{"ra:x", Role::kRaSystem};
+  EXPECT_TRUE(Authorize(raop, Permission::kSubscriberReview).ok());
+  EXPECT_FALSE(Authorize(raop, Permission::kCertIssue).ok());
+  EXPECT_TRUE(Authorize(sec, Permission::kRaManage).ok());
+  EXPECT_FALSE(Authorize(op, Permission::kRaManage).ok());
+  EXPECT_TRUE(Authorize(rasys, Permission::kCertIssue).ok());
+  EXPECT_FALSE(Authorize(rasys, Permission::kRaManage).ok());
+  EXPECT_FALSE(Authorize(rasys, Permission::kSubscriberReview).ok());
+  EXPECT_FALSE(Authorize(rasys, Permission::kCrlIssue).ok());
+  EXPECT_FALSE(IsAdministrativeRole(Role::kRaOperator));
+  EXPECT_EQ(OperatorRoles().size(), AllRoles().size() - 1);
   for (Role r : AllRoles()) EXPECT_EQ(*ParseRole(RoleName(r)), r);
   EXPECT_FALSE(ParseRole("root").ok());
 }
