@@ -22,8 +22,9 @@
 // How the assembly blocks tell the compiler which memory they read and write. Optimised builds
 // name the exact operands ("m"), so the compiler may keep everything else in registers; at -O0
 // every "m" operand takes a register of its own, which the register-hungry blocks below cannot
-// spare, so unoptimised builds use a "memory" clobber instead.
-#if defined(__OPTIMIZE__)
+// spare, so unoptimised builds use a "memory" clobber instead; so do AddressSanitizer builds,
+// whose instrumentation takes registers of its own.
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
 #define GMPKI_SM2_MEM_OUT(p, n) , "=m"(*reinterpret_cast<u64(*)[n]>(p))
 #define GMPKI_SM2_MEM_IN(p, n) , "m"(*reinterpret_cast<const u64(*)[n]>(p))
 #define GMPKI_SM2_MEM_CLOBBER
