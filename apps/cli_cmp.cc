@@ -10,7 +10,15 @@ using nlohmann::json;
 using services::Role;
 
 json ClientJson(const cmp::CmpClient& c) {
-  return json{{"reference", c.reference}, {"ca", c.ca}, {"profiles", c.profiles}, {"status", c.status}};
+  json j{{"reference", c.reference}, {"ca", c.ca},         {"profiles", c.profiles},
+         {"status", c.status},       {"protection", c.protection}};
+  if (c.protection == cmp::kProtectionSignature) {
+    j["certificate"] = {{"ca", c.cert_issuer_ca},
+                        {"serial", c.cert_serial_hex},
+                        {"key_id", c.cert_key_id_hex},
+                        {"sm3_fingerprint", c.cert_fingerprint}};
+  }
+  return j;
 }
 }  // namespace
 
@@ -35,17 +43,29 @@ void AddCmpCommands(CLI::App& app, const ContextFn& context, int& exit_code) {
       return Emit(c, json{{"reference", d.reference}, {"secret", d.secret}, {"path", d.path}, {"server", server}}, text);
     });
   });
-  static std::string r_ref, r_ca;
+  static std::string r_ref, r_ca, r_cert;
   static std::vector<std::string> r_profiles;
-  auto* create = cmp->add_subcommand("create", "Register a CMP client; its secret is printed once");
-  create->add_option("--reference", r_ref, "senderKID the client puts in its requests")->required();
+  auto* create = cmp->add_subcommand(
+      "create", "Register a CMP client: with a shared secret (printed once), or with --cert for signature protection");
+  create->add_option("--reference", r_ref, "The client's name (its senderKID when it uses a shared secret)")->required();
   create->add_option("--ca", r_ca, "The CA it may use")->required();
   create->add_option("--profiles", r_profiles, "Allowed profiles, the first is the default")->required()->delimiter(',');
+  create->add_option("--cert", r_cert,
+                     "Its SM2 certificate (PEM, issued by a CA of this deployment): requests must be signed with "
+                     "its key under the GM/T ID, answers are signed by the CA");
   create->callback([&] {
     auto& c = context();
     exit_code = Run(c, [&]() -> Result<int> {
       GMPKI_ASSIGN_OR_RETURN(auto actor, c.Actor(Role::kSecurityAdmin));
       GMPKI_ASSIGN_OR_RETURN(auto* n, c.Node());
+      if (!r_cert.empty()) {
+        GMPKI_ASSIGN_OR_RETURN(auto pem, ReadTextFile(r_cert));
+        GMPKI_ASSIGN_OR_RETURN(auto client, n->cmp().CreateCertClient(actor, r_ref, r_ca, r_profiles, pem));
+        c.Checkpoint();
+        return Emit(c, ClientJson(client),
+                    "created CMP client " + client.reference + " (signature protection, key ID " +
+                        client.cert_key_id_hex + ")");
+      }
       GMPKI_ASSIGN_OR_RETURN(auto s, n->cmp().CreateClient(actor, r_ref, r_ca, r_profiles));
       c.Checkpoint();
       json j = ClientJson(s.client);
@@ -63,7 +83,7 @@ void AddCmpCommands(CLI::App& app, const ContextFn& context, int& exit_code) {
       std::string text;
       for (const auto& cl : list) {
         arr.push_back(ClientJson(cl));
-        text += cl.reference + "  " + cl.ca + "  " + cl.status + "\n";
+        text += cl.reference + "  " + cl.ca + "  " + cl.protection + "  " + cl.status + "\n";
       }
       return Emit(c, arr, text.empty() ? "no CMP clients" : text);
     });

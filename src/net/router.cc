@@ -70,6 +70,13 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   return OkStatus();
 }
 
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(routes_.size());
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 HttpResponse Router::Dispatch(const HttpRequest& request, std::string* route) const {
   if (route != nullptr) *route = "unmatched";
   std::vector<std::string_view> segs = SplitPath(request.path);

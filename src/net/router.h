@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -33,6 +34,10 @@ class Router {
   //  - the handler throws -> 500 problem "internal" (the exception text is logged, not sent).
   // `route` (optional) receives the matched pattern, or "unmatched", for metrics labels.
   HttpResponse Dispatch(const HttpRequest& request, std::string* route = nullptr) const;
+
+  // The registered routes as (method, pattern), in registration order (for documentation
+  // checks: every route must appear in docs/openapi.json).
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
   struct Route {

@@ -177,6 +177,17 @@ SER=$(openssl x509 -in cmp.pem -noout -serial | cut -d= -f2)
 "$GMPKI" --home "$M" --json cert show --ca ministry-ca --serial "$SER" > cmpcert.json
 [ "$(json cmpcert.json 'd["status"]')" = revoked ] || fail "CMP rr"
 ok "openssl cmp: ir issues a certificate Bouncy Castle verifies, a wrong secret is refused, rr revokes"
+# A CMP client registered by its certificate (signature protection under the GM/T rule).
+openssl genpkey -algorithm SM2 -out gw.key 2>/dev/null
+openssl req -new -key gw.key -sm3 -sigopt distid:1234567812345678 -subj "/CN=gateway-01" -out gw.csr
+"$GMPKI" --home "$M" cert issue --ca ministry-ca --profile device-sign --csr gw.csr --out gw.pem >/dev/null
+"$GMPKI" --home "$M" --json cmp create --reference gateway-01 --ca ministry-ca --profiles device-sign --cert gw.pem > gwc.json
+[ "$(json gwc.json 'd["protection"]')" = signature ] || fail "cmp create --cert: $(cat gwc.json)"
+"$GMPKI" --home "$M" --json cmp list | python3 -c '
+import json, sys
+c = {x["reference"]: x for x in json.load(sys.stdin)}
+assert c["demo-ra"]["protection"] == "mac" and c["gateway-01"]["protection"] == "signature", c' || fail "cmp list"
+ok "a CMP client registered by its certificate (signature protection)"
 
 "$GMPKI" --home "$M" audit verify --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["ok"]' || fail "ministry audit"
 "$GMPKI" --home "$P" audit verify --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["ok"]' || fail "province audit"

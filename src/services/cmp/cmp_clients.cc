@@ -61,10 +61,23 @@ CmpClient RowToClient(const store::Row& r) {
   c.profiles = SplitProfiles(r.Text(2));
   c.status = r.Text(3);
   c.created_unix = r.Int(4);
+  c.protection = r.Text(5);
+  if (c.protection == kProtectionSignature && !r.IsNull(6)) {
+    c.cert_issuer_ca = r.Text(6);
+    c.cert_serial_hex = r.Text(7);
+    c.cert_key_id_hex = r.Text(8);
+    c.cert_fingerprint = r.Text(9);
+  }
   return c;
 }
 
-constexpr const char* kClientColumns = "reference, ca, profiles, status, created_unix";
+// Columns 0..9 of RowToClient; FROM kClientFrom.
+constexpr const char* kClientColumns =
+    "c.reference, c.ca, c.profiles, c.status, c.created_unix, c.protection, k.issuer_ca,"
+    " k.serial_hex, k.key_id, k.fingerprint";
+constexpr const char* kClientFrom =
+    " FROM cmp_clients c LEFT JOIN cmp_client_certs k ON k.reference = c.reference";
+
 
 }  // namespace
 
@@ -80,6 +93,14 @@ std::vector<store::Migration> CmpMigrations() {
        "CREATE TABLE cmp_transactions ("
        " reference TEXT NOT NULL, transaction_id TEXT NOT NULL, body INTEGER NOT NULL,"
        " created_unix INTEGER NOT NULL, PRIMARY KEY (reference, transaction_id))"},
+      // Signature-protected clients (RFC 4210 §5.1.3.3): the registered certificate, found by
+      // its SKI (the senderKID, RFC 9483 §3.1) or its SM3 fingerprint (extraCerts).
+      {401, "cmp signature clients",
+       "ALTER TABLE cmp_clients ADD COLUMN protection TEXT NOT NULL DEFAULT 'mac';"
+       "CREATE TABLE cmp_client_certs ("
+       " reference TEXT PRIMARY KEY, issuer_ca TEXT NOT NULL, serial_hex TEXT NOT NULL,"
+       " key_id TEXT NOT NULL UNIQUE, fingerprint TEXT NOT NULL UNIQUE,"
+       " cert_der {{blob}} NOT NULL)"},
   };
 }
 
@@ -98,21 +119,54 @@ Result<SecretBytes> CmpService::Impl::WrappingKey() {
 Result<LoadedClient> CmpService::Impl::LoadClient(const std::string& reference) {
   GMPKI_ASSIGN_OR_RETURN(auto tx, db.BeginReadOnly());
   GMPKI_ASSIGN_OR_RETURN(auto row, tx->QueryOne(std::string("SELECT ") + kClientColumns +
-                                                ", secret_iv, secret_ct FROM cmp_clients"
-                                                " WHERE reference = ?",
+                                                ", c.secret_iv, c.secret_ct, k.cert_der" +
+                                                kClientFrom + " WHERE c.reference = ?",
                                                 {reference}));
   (void)tx->Rollback();
   if (!row) return Error(ErrorCode::kNotFound, "no CMP client with reference '" + reference + "'");
   LoadedClient out;
   out.client = RowToClient(*row);
+  if (out.client.protection == kProtectionSignature) {
+    if (row->IsNull(12)) {
+      return Error(ErrorCode::kIntegrityFailure, "CMP client '" + reference + "' has no certificate");
+    }
+    out.cert_der = row->Blob(12);
+    return out;
+  }
   GMPKI_ASSIGN_OR_RETURN(auto key, WrappingKey());
-  auto plain = crypto::Sm4GcmOpen(key.view(), row->Blob(5), Aad(reference), row->Blob(6));
+  auto plain = crypto::Sm4GcmOpen(key.view(), row->Blob(10), Aad(reference), row->Blob(11));
   if (!plain.ok()) {
     return Error(ErrorCode::kIntegrityFailure, "stored CMP secret of '" + reference + "' does not open");
   }
   out.secret = SecretBytes(*plain);
   std::fill(plain->begin(), plain->end(), 0);
   return out;
+}
+
+Status CmpService::Impl::InsertClient(store::Transaction& tx, const CmpClient& c,
+                                     ByteView secret_iv, ByteView secret_ct) {
+  if (!ValidReference(c.reference)) {
+    return Error(ErrorCode::kInvalidArgument, "a CMP reference is 1..64 of [A-Za-z0-9._-]");
+  }
+  if (c.profiles.empty()) return Error(ErrorCode::kInvalidArgument, "name at least one profile");
+  for (const auto& p : c.profiles) {
+    GMPKI_ASSIGN_OR_RETURN(const ca::Profile* prof, ca::FindProfile(p));
+    if (prof->subject == ca::SubjectKind::kCa) {
+      return Error(ErrorCode::kPolicyViolation, "profile '" + p + "' is for CA certificates");
+    }
+  }
+  GMPKI_ASSIGN_OR_RETURN(auto ca_row, tx.QueryOne("SELECT status FROM cas WHERE name = ?", {c.ca}));
+  if (!ca_row) return Error(ErrorCode::kNotFound, "no CA named '" + c.ca + "'");
+  auto ins = tx.Exec("INSERT INTO cmp_clients (reference, ca, profiles, status, secret_iv,"
+                     " secret_ct, created_unix, protection) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     {c.reference, c.ca, JoinProfiles(c.profiles), c.status,
+                      Bytes(secret_iv.begin(), secret_iv.end()),
+                      Bytes(secret_ct.begin(), secret_ct.end()), c.created_unix, c.protection});
+  if (!ins.ok() && ins.error().code() == ErrorCode::kAlreadyExists) {
+    return Error(ErrorCode::kAlreadyExists, "CMP reference '" + c.reference + "' is taken");
+  }
+  if (!ins.ok()) return ins.error();
+  return OkStatus();
 }
 
 void CmpService::Impl::Audit(const std::string& actor, const std::string& action,
@@ -151,33 +205,13 @@ Result<CmpClientSecret> CmpService::CreateClient(const Actor& by, const std::str
   ev.detail = nlohmann::json{{"ca", ca_name}, {"profiles", profiles}}.dump();
   Status st = audit::RunAudited(impl_->db, ev, [&](store::Transaction& tx) -> Status {
     GMPKI_RETURN_IF_ERROR(services::Authorize(by, Permission::kRaManage));
-    if (!ValidReference(reference)) {
-      return Error(ErrorCode::kInvalidArgument, "a CMP reference is 1..64 of [A-Za-z0-9._-]");
-    }
-    if (profiles.empty()) return Error(ErrorCode::kInvalidArgument, "name at least one profile");
-    for (const auto& p : profiles) {
-      GMPKI_ASSIGN_OR_RETURN(const ca::Profile* prof, ca::FindProfile(p));
-      if (prof->subject == ca::SubjectKind::kCa) {
-        return Error(ErrorCode::kPolicyViolation, "profile '" + p + "' is for CA certificates");
-      }
-    }
-    GMPKI_ASSIGN_OR_RETURN(auto ca_row, tx.QueryOne("SELECT status FROM cas WHERE name = ?", {ca_name}));
-    if (!ca_row) return Error(ErrorCode::kNotFound, "no CA named '" + ca_name + "'");
     GMPKI_ASSIGN_OR_RETURN(out.secret, RandomSecret());
     GMPKI_ASSIGN_OR_RETURN(auto key, impl_->WrappingKey());
     GMPKI_ASSIGN_OR_RETURN(auto iv, crypto::RandomBytes(crypto::kSm4GcmIvSize));
     GMPKI_ASSIGN_OR_RETURN(auto ct, crypto::Sm4GcmSeal(key.view(), iv, Aad(reference), ToBytes(out.secret)));
     out.client = CmpClient{reference, ca_name, profiles, std::string(kClientActive),
                            ToUnixSeconds(impl_->clock.Now())};
-    auto ins = tx.Exec("INSERT INTO cmp_clients (reference, ca, profiles, status, secret_iv,"
-                       " secret_ct, created_unix) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       {reference, ca_name, JoinProfiles(profiles), out.client.status, iv, ct,
-                        out.client.created_unix});
-    if (!ins.ok() && ins.error().code() == ErrorCode::kAlreadyExists) {
-      return Error(ErrorCode::kAlreadyExists, "CMP reference '" + reference + "' is taken");
-    }
-    if (!ins.ok()) return ins.error();
-    return OkStatus();
+    return impl_->InsertClient(tx, out.client, iv, ct);
   });
   if (!st.ok()) return st.error();
   return out;
@@ -214,7 +248,7 @@ Result<std::vector<CmpClient>> CmpService::ListClients(const Actor& by) {
   GMPKI_RETURN_IF_ERROR(services::Authorize(by, Permission::kRaManage));
   GMPKI_ASSIGN_OR_RETURN(auto tx, impl_->db.BeginReadOnly());
   GMPKI_ASSIGN_OR_RETURN(auto rows, tx->Query(std::string("SELECT ") + kClientColumns +
-                                              " FROM cmp_clients ORDER BY reference"));
+                                              kClientFrom + " ORDER BY c.reference"));
   std::vector<CmpClient> out;
   for (const auto& r : rows) out.push_back(RowToClient(r));
   return out;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ enum FailBit : int {
 };
 
 inline constexpr const char* kOidPasswordBasedMac = "1.2.840.113533.7.66.13";
+// SM2 signature with SM3 (GM/T 0006), used as the CMP signature protectionAlg
+// (RFC 4210 §5.1.3.3) with the GM/T 0009 default signer ID 1234567812345678.
+inline constexpr const char* kOidSm2WithSm3 = "1.2.156.10197.1.501";
 inline constexpr const char* kOidCaCerts = "1.3.6.1.5.5.7.4.17";  // id-it-caCerts
 
 struct MessageInfo {
@@ -59,5 +63,30 @@ Result<MessageInfo> ReadMessage(ByteView der);
 // `text`), answering `request` (transactionID copied, recipNonce = its senderNonce).
 Result<Bytes> BuildErrorMessage(const MessageInfo& request, FailBit bit, const std::string& text,
                                 TimePoint now);
+
+// The protection of a PKIMessage as received (RFC 4210 §5.1.3):
+//   ProtectedPart ::= SEQUENCE { header PKIHeader, body PKIBody }
+// built from the header and body octets exactly as they appear in the message.
+struct ReceivedProtection {
+  Bytes protected_part;             // DER ProtectedPart, the signed/MACed octets
+  Bytes protection;                 // the PKIProtection BIT STRING value (empty when absent)
+  std::vector<Bytes> extra_certs;   // extraCerts [1], DER certificates, in order
+};
+Result<ReceivedProtection> ReadProtection(ByteView message);
+
+// Signs a DER ProtectedPart; returns the DER SM2Signature.
+using ProtectionSigner = std::function<Result<Bytes>(ByteView protected_part)>;
+
+// Re-encodes `message` with SM2-with-SM3 signature protection (RFC 4210 §5.1.3.3): in the
+// header, sender := directoryName `sender_name_der` (the DER Name of the signer's certificate
+// subject), protectionAlg [1] := sm2-with-sm3 (no parameters), senderKID [2] := `sender_kid`
+// (RFC 9483 §3.1: the SubjectKeyIdentifier of the signer's certificate; left out when empty,
+// the signer is then named by the first extraCerts certificate); every other header
+// field and the body are kept byte for byte; protection [0] := sign(ProtectedPart) and
+// extraCerts [1] := `extra_certs` (signer first, RFC 9483 §3.3), replacing any protection
+// and extraCerts the message had. kMalformedInput for a message that is not a PKIMessage.
+Result<Bytes> AddSignatureProtection(ByteView message, ByteView sender_name_der,
+                                     ByteView sender_kid, const std::vector<Bytes>& extra_certs,
+                                     const ProtectionSigner& sign);
 
 }  // namespace gmpki::cmp

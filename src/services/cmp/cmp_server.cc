@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "crypto/sm2.h"
 #include "crypto/sm3.h"
 #include "services/cmp/cmp_internal.h"
 #include "x509/certificate.h"
@@ -42,6 +43,7 @@ struct Request {
   std::string issued_serial;
   std::string outcome;       // for the audit record of the message
   std::optional<x509::RevocationReason> rev_reason;
+  bool signed_request = false;  // SM2 signature protection (cmp_cert_clients.cc)
 };
 
 struct PendingTransaction {
@@ -191,8 +193,11 @@ OSSL_CMP_PKISI* OnCertRequest(OSSL_CMP_SRV_CTX* srv, const OSSL_CMP_MSG* req, in
   if (chain.ok()) {
     *chain_out = ToStack(*chain);
     // RFC 9483 §4.1.1: with MAC-based protection the root may be sent in caPubs of an ip,
-    // where the EE can take it as its trust anchor out of band of any signature.
-    if (body == static_cast<int>(BodyType::kIr) && !chain->empty()) *ca_pubs = ToStack({chain->back()});
+    // where the EE can take it as its trust anchor out of band of any signature. A client
+    // that signs already holds a certificate of this PKI: no caPubs for it.
+    if (body == static_cast<int>(BodyType::kIr) && !chain->empty() && !r.signed_request) {
+      *ca_pubs = ToStack({chain->back()});
+    }
   }
   r.issued_der = issued->record.der;
   r.issued_serial = issued->record.serial_hex;
@@ -386,19 +391,52 @@ Result<CmpResponse> CmpService::Impl::Handle(std::string_view ca_alias, ByteView
   if (!info.protected_ || !info.protection_alg) {
     return refuse(kBadMessageCheck, "the request is not protected");
   }
-  if (*info.protection_alg != kOidPasswordBasedMac) {
-    return refuse(kWrongIntegrity, "only password-based MAC protection is accepted");
+  const bool signed_request = *info.protection_alg == kOidSm2WithSm3;
+  if (*info.protection_alg != kOidPasswordBasedMac && !signed_request) {
+    return refuse(kWrongIntegrity,
+                  "only password-based MAC or SM2-with-SM3 signature protection is accepted");
   }
-  if (!ValidReference(reference)) return refuse(kBadMessageCheck, "missing or malformed senderKID");
-  auto client = LoadClient(reference);
-  if (!client.ok()) {
-    if (client.error().code() == ErrorCode::kNotFound) {
-      return refuse(kSignerNotTrusted, "unknown reference");
+  Result<LoadedClient> client = Error(ErrorCode::kNotFound, "no client");
+  if (signed_request) {
+    // RFC 4210 §5.1.3.3 / RFC 9483 §3.2: the signer is a registered client certificate (named
+    // by senderKID = its SKI, or by the first extraCerts entry); the signature over
+    // ProtectedPart, as received, is checked with the GM/T 0009 default ID.
+    auto prot = ReadProtection(der_request);
+    if (!prot.ok()) return prot.error();
+    client = FindCertClient(info.sender_kid, prot->extra_certs);
+    if (!client.ok()) {
+      if (client.error().code() == ErrorCode::kNotFound) {
+        return refuse(kSignerNotTrusted, "the signer's certificate is not registered");
+      }
+      return client.error();
     }
-    return client.error();
+    reference = client->client.reference;
+    actor = "cmp:" + reference;
+    auto cert = x509::Certificate::FromDer(client->cert_der);
+    if (!cert.ok()) return cert.error();
+    const auto& id = crypto::kDefaultSm2Id;
+    if (!crypto::Sm2Verify(cert->public_key(),
+                           ByteView(reinterpret_cast<const std::uint8_t*>(id.data()), id.size()),
+                           prot->protected_part, prot->protection)
+             .ok()) {
+      return refuse(kBadMessageCheck, "the signature does not verify");
+    }
+    if (auto bad = CheckClientCertificate(*client)) return refuse(bad->first, bad->second);
+  } else {
+    if (!ValidReference(reference)) return refuse(kBadMessageCheck, "missing or malformed senderKID");
+    client = LoadClient(reference);
+    if (!client.ok()) {
+      if (client.error().code() == ErrorCode::kNotFound) {
+        return refuse(kSignerNotTrusted, "unknown reference");
+      }
+      return client.error();
+    }
+    if (client->client.protection != kProtectionMac) {
+      return refuse(kWrongIntegrity, "this client protects its requests with signatures");
+    }
   }
   // The MAC is checked before anything about the client is revealed in an answer.
-  {
+  if (!signed_request) {
     std::unique_ptr<OSSL_CMP_CTX, CtxFree> vctx(OSSL_CMP_CTX_new(nullptr, nullptr));
     if (!vctx) return Error(ErrorCode::kInternal, "OSSL_CMP_CTX_new failed");
     OSSL_CMP_CTX_set_log_cb(vctx.get(), QuietLog);
@@ -448,6 +486,7 @@ Result<CmpResponse> CmpService::Impl::Handle(std::string_view ca_alias, ByteView
     r.client = client->client;
     r.ca = std::string(ca_alias);
     r.tid_hex = tid_hex;
+    r.signed_request = signed_request;
     r.actor = services::Actor{"cmp:" + reference, services::Role::kRaSystem};
     if (info.body == static_cast<int>(BodyType::kRr)) r.rev_reason = RevocationReasonOf(der_request);
     OSSL_CMP_SRV_CTX* srv = tx->srv.get();
@@ -458,10 +497,26 @@ Result<CmpResponse> CmpService::Impl::Handle(std::string_view ca_alias, ByteView
     }
     OSSL_CMP_CTX* ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
     OSSL_CMP_CTX_set_log_cb(ctx, QuietLog);
-    OSSL_CMP_CTX_set1_secretValue(ctx, client->secret.view().data(),
-                                  static_cast<int>(client->secret.view().size()));
-    OSSL_CMP_CTX_set1_referenceValue(ctx, reinterpret_cast<const unsigned char*>(reference.data()),
-                                     static_cast<int>(reference.size()));
+    if (signed_request) {
+      // We verified the signature above (OpenSSL 3.0 would use the empty SM2 ID and fail):
+      // OpenSSL's server takes the request as unprotected and answers unprotected, and
+      // SignAnswer adds the CA's SM2 signature below.
+      OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1);
+      OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_UNPROTECTED_SEND, 1);
+      // OpenSSL refuses to build an answer with neither sender name nor senderKID; the CA's
+      // SKI is what SignAnswer puts there anyway (RFC 9483 §3.1).
+      auto ca_cert = x509::Certificate::FromDer(ca_rec->cert_der);
+      if (!ca_cert.ok() || !ca_cert->subject_key_id()) {
+        return Error(ErrorCode::kInternal, "the CA certificate has no subjectKeyIdentifier");
+      }
+      const Bytes& ski = *ca_cert->subject_key_id();
+      OSSL_CMP_CTX_set1_referenceValue(ctx, ski.data(), static_cast<int>(ski.size()));
+    } else {
+      OSSL_CMP_CTX_set1_secretValue(ctx, client->secret.view().data(),
+                                    static_cast<int>(client->secret.view().size()));
+      OSSL_CMP_CTX_set1_referenceValue(ctx, reinterpret_cast<const unsigned char*>(reference.data()),
+                                       static_cast<int>(reference.size()));
+    }
     OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv, 1);
     OSSL_CMP_SRV_CTX_set_accept_raverified(srv, 0);
   } else {
@@ -477,6 +532,10 @@ Result<CmpResponse> CmpService::Impl::Handle(std::string_view ca_alias, ByteView
   ERR_clear_error();
   if (!rsp) return Error(ErrorCode::kInternal, "the CMP server could not build an answer");
   GMPKI_ASSIGN_OR_RETURN(auto out, Encode(rsp.get(), i2d_OSSL_CMP_MSG));
+  // RFC 9483 §3.2: an answer to a signature-protected request is signature-protected.
+  if (signed_request) {
+    GMPKI_ASSIGN_OR_RETURN(out, SignAnswer(std::string(ca_alias), out));
+  }
   int rsp_body = OSSL_CMP_MSG_get_bodytype(rsp.get());
   auto summary = ReadMessage(out);
   bool success = rsp_body != static_cast<int>(BodyType::kError) && summary.ok() &&

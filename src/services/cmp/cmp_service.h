@@ -1,14 +1,17 @@
 // The CMP service (RFC 4210 with the RFC 9483 lightweight profile; issue #4 item 4): ir, cr,
 // p10cr, kur, rr, certConf/pkiconf and genm (id-it-caCerts, RFC 9483 §4.3.1) for the CAs of
 // CaService, protected by password-based MAC (RFC 4210 §5.1.3.1) with a per-client shared
-// secret. Served by cmp_routes.h at POST /cmp/<ca-alias> (RFC 6712).
+// secret, or by SM2-with-SM3 signatures (RFC 4210 §5.1.3.3, RFC 9483 §3.2) under the GM/T 0009
+// signer ID 1234567812345678 with a client certificate issued by one of our CAs (answers are
+// then signed by the CA's key in the crypto device). Served by cmp_routes.h at
+// POST /cmp/<ca-alias> (RFC 6712).
 //
-// CMP clients are registered here: a reference (the senderKID of their requests), a secret
-// (SM4-GCM encrypted at rest under a device-derived key), the one CA they may use and the
-// profiles they may ask for. A client acts on the CA as services::Actor{"cmp:<reference>",
-// Role::kRaSystem}. Every CMP operation is audited; a request whose protection does not verify
-// is refused (an unprotected CMP error message, PKIFailureInfo badMessageCheck) and audited
-// with outcome failure.
+// CMP clients are registered here: a reference, either a secret (SM4-GCM encrypted at rest
+// under a device-derived key; the reference is the senderKID of its requests) or a certificate
+// (its SKI is the senderKID), the one CA they may use and the profiles they may ask for. A
+// client acts on the CA as services::Actor{"cmp:<reference>", Role::kRaSystem}. Every CMP
+// operation is audited; a request whose protection does not verify is refused (an unprotected
+// CMP error message, PKIFailureInfo badMessageCheck) and audited with outcome failure.
 //
 // Thread safety: thread-safe. Transactions waiting for certConf are held in memory (one node
 // answers a transaction from ir to pkiconf; see README.md).
@@ -30,12 +33,16 @@
 
 namespace gmpki::cmp {
 
-// Migrations 400..449 are reserved for CMP. Tables: cmp_clients, cmp_transactions.
+// Migrations 400..449 are reserved for CMP. Tables: cmp_clients, cmp_transactions,
+// cmp_client_certs (401).
 std::vector<store::Migration> CmpMigrations();
 
 // PERSISTENT values of cmp_clients.status.
 inline constexpr std::string_view kClientActive = "active";
 inline constexpr std::string_view kClientSuspended = "suspended";
+// PERSISTENT values of cmp_clients.protection: how the client protects its requests.
+inline constexpr std::string_view kProtectionMac = "mac";              // RFC 4210 §5.1.3.1
+inline constexpr std::string_view kProtectionSignature = "signature";  // RFC 4210 §5.1.3.3
 
 struct CmpClient {
   std::string reference;              // senderKID, 1..64 of [A-Za-z0-9._-]
@@ -43,6 +50,12 @@ struct CmpClient {
   std::vector<std::string> profiles;  // allowed profiles; the first is the default
   std::string status;                 // kClientActive / kClientSuspended
   std::int64_t created_unix = 0;
+  std::string protection = std::string(kProtectionMac);  // kProtectionMac / kProtectionSignature
+  // Signature clients only: the registered certificate (upper-case hex).
+  std::string cert_issuer_ca;    // the CA of ours that issued it
+  std::string cert_serial_hex;
+  std::string cert_key_id_hex;   // its subjectKeyIdentifier, the senderKID of its requests
+  std::string cert_fingerprint;  // SM3 of its DER
 };
 
 // A newly created client's secret: shown once, never stored in clear.
@@ -77,6 +90,19 @@ class CmpService {
   Result<CmpClientSecret> CreateClient(const services::Actor& by, const std::string& reference,
                                        const std::string& ca,
                                        const std::vector<std::string>& profiles);
+  // A client that protects its requests with SM2 signatures (RFC 4210 §5.1.3.3, GM/T ID
+  // 1234567812345678) made with the key of `cert_pem` (PEM or DER): an SM2 certificate issued
+  // by one of our CAs (any, not necessarily `ca`), "good" there, currently valid and carrying a
+  // subjectKeyIdentifier; a certificate registers at most one client. Requests name it by
+  // senderKID = that SKI (or, without senderKID, by the first extraCerts certificate).
+  // Permission kRaManage; same rules as CreateClient for reference, CA and profiles;
+  // kInvalidArgument / kNotFound / kConflict (revoked or held) / kPolicyViolation (expired, no
+  // SKI) for the certificate; kAlreadyExists for a used reference or certificate. Audited
+  // ("cmp.client.create").
+  Result<CmpClient> CreateCertClient(const services::Actor& by, const std::string& reference,
+                                     const std::string& ca,
+                                     const std::vector<std::string>& profiles,
+                                     std::string_view cert_pem);
   // Permission kRaManage; kNotFound for an unknown reference. Audited.
   Status SuspendClient(const services::Actor& by, const std::string& reference);
   Status ResumeClient(const services::Actor& by, const std::string& reference);

@@ -179,5 +179,78 @@ TYPED_TEST(CmpServiceTest, UnknownCaAndGarbageAreNotCmpAnswers) {
   EXPECT_EQ(this->Certificates(), 0);
 }
 
+// req: CA-01, CA-02
+TYPED_TEST(CmpServiceTest, SignatureClientIsStoredAndItsSignedIrIsAnsweredSigned) {
+  // The RA's SM2 key and its device-sign certificate from ministry-ca.
+  auto kp = crypto::Sm2GenerateKeyPair();
+  ASSERT_TRUE(kp.ok());
+  ca::IssueRequest req;
+  req.ca = "ministry-ca";
+  req.profile = "device-sign";
+  auto issued = this->env_.ca_->IssueVerifiedKey(kOp, req, *x509::Name::Parse("CN=RA"),
+                                                 kp->public_key);
+  ASSERT_TRUE(issued.ok()) << issued.error().ToString();
+  auto ra = *x509::Certificate::FromDer(issued->record.der);
+  auto c = this->cmp().CreateCertClient(kSec, "ra-sig", "ministry-ca", {"personal-sign"},
+                                        ra.ToPem());
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  auto list = this->cmp().ListClients(kSec);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().protection, kProtectionSignature);
+  EXPECT_EQ(list->front().cert_serial_hex, ra.serial_hex());
+  const std::string_view id = crypto::kDefaultSm2Id;
+  auto sign = [&](ByteView part) {
+    return crypto::Sm2Sign(kp->private_key, kp->public_key,
+                           ByteView(reinterpret_cast<const std::uint8_t*>(id.data()), id.size()),
+                           part);
+  };
+  // senderKID = the SKI of the RA certificate names the client (RFC 9483 §3.1).
+  auto signed_ir = AddSignatureProtection(this->OpensslIr("x", "x", "Zhang San"),
+                                          ra.subject().der(), *ra.subject_key_id(), {ra.der()},
+                                          sign);
+  ASSERT_TRUE(signed_ir.ok()) << signed_ir.error().ToString();
+  auto before = this->Certificates();
+  auto ip = this->cmp().Handle("ministry-ca", *signed_ir);
+  ASSERT_TRUE(ip.ok()) << ip.error().ToString();
+  auto info = ReadMessage(ip->der);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->body, static_cast<int>(BodyType::kIp));
+  ASSERT_TRUE(info->status);
+  EXPECT_EQ(*info->status, 0) << info->status_text;
+  EXPECT_EQ(this->Certificates(), before + 1);
+  ASSERT_TRUE(info->protection_alg);
+  EXPECT_EQ(*info->protection_alg, kOidSm2WithSm3);
+  auto ca_cert = *x509::Certificate::FromDer(this->env_.ca_->GetCa("ministry-ca")->cert_der);
+  auto prot = ReadProtection(ip->der);
+  ASSERT_TRUE(prot.ok());
+  const ByteView id_bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size());
+  EXPECT_TRUE(crypto::Sm2Verify(ca_cert.public_key(), id_bytes, prot->protected_part,
+                                prot->protection)
+                  .ok());
+  // A second transaction whose signature is broken (last signature byte flipped).
+  auto again = AddSignatureProtection(this->OpensslIr("x", "x", "Li Si"), ra.subject().der(),
+                                      *ra.subject_key_id(), {ra.der()}, sign);
+  ASSERT_TRUE(again.ok());
+  auto broken = ReadProtection(*again);
+  ASSERT_TRUE(broken.ok());
+  Bytes tampered = *again;
+  auto at = std::search(tampered.begin(), tampered.end(), broken->protection.begin(),
+                        broken->protection.end());
+  ASSERT_NE(at, tampered.end());
+  *(at + static_cast<std::ptrdiff_t>(broken->protection.size()) - 1) ^= 0x01;
+  auto refused = this->Answer(tampered);
+  EXPECT_EQ(refused.fail_info, 1u << kBadMessageCheck);
+  EXPECT_EQ(this->Certificates(), before + 1);
+  // Without senderKID the first extraCerts certificate names the client.
+  auto by_cert = AddSignatureProtection(this->OpensslIr("x", "x", "Wang Wu"), ra.subject().der(),
+                                        {}, {ra.der()}, sign);
+  ASSERT_TRUE(by_cert.ok());
+  auto answer = this->Answer(*by_cert);
+  ASSERT_TRUE(answer.status);
+  EXPECT_EQ(*answer.status, 0) << answer.status_text;
+  EXPECT_EQ(this->Certificates(), before + 2);
+}
+
 }  // namespace
 }  // namespace gmpki::cmp
