@@ -62,7 +62,8 @@ int Run(Context& ctx, const std::function<Result<int>()>& body);
 // Lazily creates the invocation's Context; commands call it in their callbacks.
 using ContextFn = std::function<Context&()>;
 
-// Command groups defined in their own files.
+// Command groups defined in their own files. `context` is captured by reference: it must
+// outlive the parsing of the command line.
 void AddRaLinkCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddCmpCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddBatchCommands(CLI::App& app, const ContextFn& context, int& exit_code);

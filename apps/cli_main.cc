@@ -511,9 +511,11 @@ int Main(int argc, char** argv) {
     });
   });
 
-  AddRaLinkCommands(app, context, exit_code);
-  AddCmpCommands(app, context, exit_code);
-  AddBatchCommands(app, context, exit_code);
+  // The command groups keep a reference to it: it must live as long as parsing does.
+  const ContextFn context_fn = context;
+  AddRaLinkCommands(app, context_fn, exit_code);
+  AddCmpCommands(app, context_fn, exit_code);
+  AddBatchCommands(app, context_fn, exit_code);
 
   try {
     app.parse(argc, argv);
