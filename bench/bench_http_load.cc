@@ -37,9 +37,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench_util.h"
 #include "net/client.h"
 
 namespace {
+
+using gmpki::bench::CpuSeconds;
+using gmpki::bench::ReadTextFile;
 
 using Clock = std::chrono::steady_clock;
 
@@ -60,37 +64,6 @@ struct Options {
   std::string json_out;
   int server_pid = 0;  // > 0: also report that process's CPU time per request (/proc)
 };
-
-// CPU seconds (user + system) used so far by this process, or by `pid` from /proc/PID/stat.
-double CpuSeconds(int pid) {
-  if (pid <= 0) {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  }
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close_paren = stat.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close_paren + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -237,33 +210,27 @@ SSL_CTX* MakeTlsContext(const Options& o, std::string* passphrase) {
   return ctx;
 }
 
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  std::size_t i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(i, sorted.size() - 1)];
-}
-
 int Run(const Options& o) {
   std::vector<std::string> bodies;
   {
-    std::istringstream in(ReadFile(o.bodies_file));
+    std::istringstream in(ReadTextFile(o.bodies_file));
     for (std::string line; std::getline(in, line);) {
       if (!Trim(line).empty()) bodies.push_back(Trim(line));
     }
   }
   if (bodies.empty()) throw std::runtime_error("no request bodies in " + o.bodies_file);
 
-  std::string passphrase = o.pass_file.empty() ? "" : Trim(ReadFile(o.pass_file));
+  std::string passphrase = o.pass_file.empty() ? "" : Trim(ReadTextFile(o.pass_file));
   SSL_CTX* ctx = nullptr;
   std::optional<gmpki::net::HttpClient> net_client;
   std::string url = std::string(o.tls ? "https" : "http") + "://" + o.host + ":" +
                     std::to_string(o.port) + o.path;
   if (o.net_client) {
     gmpki::net::ClientConfig cc;
-    if (!o.ca_file.empty()) cc.ca_bundle_pem = ReadFile(o.ca_file);
+    if (!o.ca_file.empty()) cc.ca_bundle_pem = ReadTextFile(o.ca_file);
     if (!o.cert_file.empty()) {
-      cc.client_cert_pem = ReadFile(o.cert_file);
-      std::string k = ReadFile(o.key_file);
+      cc.client_cert_pem = ReadTextFile(o.cert_file);
+      std::string k = ReadTextFile(o.key_file);
       cc.client_key_pem = gmpki::SecretBytes(gmpki::AsBytes(k));
       cc.client_key_passphrase = gmpki::SecretBytes(gmpki::AsBytes(passphrase));
     }
@@ -348,29 +315,22 @@ int Run(const Options& o) {
 
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
-  std::sort(all.begin(), all.end());
-  double mean = 0;
-  for (double x : all) mean += x;
-  if (!all.empty()) mean /= static_cast<double>(all.size());
   std::string mode = o.net_client ? "net-client" : (o.keepalive ? "keep-alive" : "new-conn");
-  nlohmann::json j{{"label", o.label},
-                   {"mode", mode},
-                   {"concurrency", o.concurrency},
-                   {"ok", all.size()},
-                   {"errors", errors.load()},
-                   {"seconds", secs},
-                   {"per_s", secs > 0 ? static_cast<double>(all.size()) / secs : 0.0},
-                   {"p50_ms", Percentile(all, 0.50)},
-                   {"p99_ms", Percentile(all, 0.99)},
-                   {"mean_ms", mean},
-                   {"max_ms", all.empty() ? 0.0 : all.back()}};
-  double n = all.empty() ? 1.0 : static_cast<double>(all.size());
+  const std::size_t ok = all.size();
+  double n = ok == 0 ? 1.0 : static_cast<double>(ok);
+  nlohmann::json j = gmpki::bench::LatencySummary(std::move(all));
+  j["label"] = o.label;
+  j["mode"] = mode;
+  j["concurrency"] = o.concurrency;
+  j["errors"] = errors.load();
+  j["seconds"] = secs;
+  j["per_s"] = secs > 0 ? static_cast<double>(ok) / secs : 0.0;
   j["client_cpu_us"] = client_cpu * 1e6 / n;  // per successful request
   if (o.server_pid > 0) j["server_cpu_us"] = server_cpu * 1e6 / n;
   if (!first_error.empty()) j["first_error"] = first_error;
   std::fprintf(stderr,
                "%-28s %-10s c=%-3d ok=%-6zu err=%-4ld %8.1f/s  p50 %7.2f ms  p99 %7.2f ms\n",
-               o.label.c_str(), mode.c_str(), o.concurrency, all.size(), errors.load(),
+               o.label.c_str(), mode.c_str(), o.concurrency, ok, errors.load(),
                j["per_s"].get<double>(), j["p50_ms"].get<double>(), j["p99_ms"].get<double>());
   if (!first_error.empty()) std::fprintf(stderr, "  first error: %s\n", first_error.c_str());
   std::cout << j.dump() << "\n";
@@ -378,7 +338,7 @@ int Run(const Options& o) {
     std::ofstream out(o.json_out, std::ios::app);
     out << j.dump() << "\n";
   }
-  return setup_failed || all.empty() ? 1 : 0;
+  return setup_failed || ok == 0 ? 1 : 0;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Pieces shared by the bench_ra_load subcommands (bench/README.md
 // "bench_ra_load"): a blocking HTTP/1.1 keep-alive connection over mutual TLS
 // that presents its own client certificate (one per registration system),
-// latency statistics and process CPU time.
+// latency statistics and process CPU time (bench_util.h).
 //
 // OpenSSL is used directly on POSIX sockets, as in bench_http_load.cc:
 // Boost.Beast stays in src/net (CONVENTIONS rule 2) and src/net has no
@@ -12,6 +12,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "bench_util.h"
 #include <vector>
 
 namespace gmpki::bench {
@@ -86,11 +88,5 @@ class Conn {
   std::string buf_, body_;
 };
 
-// Latencies in ms -> {"ok", "p50_ms", "p99_ms", "mean_ms", "max_ms"}.
-nlohmann::json LatencySummary(std::vector<double> ms);
-// CPU seconds (user + system) of this process (pid 0) or of `pid`
-// (/proc/PID/stat).
-double CpuSeconds(int pid);
-std::string ReadTextFile(const std::string& path);
 
 }  // namespace gmpki::bench

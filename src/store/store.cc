@@ -55,11 +55,16 @@ Status ApplyOne(Database& db, const Migration& m) {
     }
     return tx->Rollback();
   }
-  GMPKI_ASSIGN_OR_RETURN(auto max, tx->QueryOne("SELECT MAX(version) FROM schema_migrations"));
+  // Each component owns a block of 100 versions (store.h). Within a block versions only grow;
+  // a later block may already be applied (a component added after another was released).
+  const std::int64_t block = m.version / kMigrationBlock * kMigrationBlock;
+  GMPKI_ASSIGN_OR_RETURN(auto max, tx->QueryOne("SELECT MAX(version) FROM schema_migrations "
+                                                "WHERE version >= ? AND version < ?",
+                                                {Value(block), Value(block + kMigrationBlock)}));
   if (max && !max->IsNull(0) && max->Int(0) > m.version) {
     return Error(ErrorCode::kFailedPrecondition,
-                 fmt::format("migration {} ('{}') is older than schema version {} but was never "
-                             "applied: new migrations must take a higher version",
+                 fmt::format("migration {} ('{}') is older than {} of its block but was never "
+                             "applied: a component's new migrations must take a higher version",
                              m.version, m.name, max->Int(0)));
   }
   GMPKI_ASSIGN_OR_RETURN(std::string sql, PortableSql(db.backend(), m.sql));

@@ -74,9 +74,13 @@ class Transaction {
 
 enum class Backend { kSqlite, kPostgres };
 
-// A versioned schema change. Versions are global across the project, strictly increasing;
-// each component registers its migrations in its own file under src/store/migrations/.
+// A versioned schema change. Versions are global across the project and each component owns
+// a block of kMigrationBlock versions (core 0-99, audit 100-199, CA 200-299, RA 300-399, CMP
+// 400-499, batch enrolment 500-599). Within a block a new migration always takes a higher
+// version than the block's released ones; a block's new migration is still applied to a
+// database where later blocks are applied already.
 // PERSISTENT: a released migration is never edited, only followed by a new one.
+inline constexpr int kMigrationBlock = 100;
 struct Migration {
   int version;
   std::string name;
@@ -93,7 +97,7 @@ class Database {
   // writer (SQLite WAL deferred transaction; PostgreSQL BEGIN READ ONLY, REPEATABLE READ).
   // Writes in it fail. The default, for other implementations, is Begin().
   virtual Result<std::unique_ptr<Transaction>> BeginReadOnly() { return Begin(); }
-  // Applies migrations whose version is above the stored one, each in its own transaction,
+  // Applies the migrations not applied yet, in version order, each in its own transaction,
   // recording them in the table schema_migrations(version, name, applied_unix). Safe to call
   // concurrently from several nodes (PostgreSQL takes an advisory lock).
   Status Migrate(const std::vector<Migration>& migrations);

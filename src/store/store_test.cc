@@ -296,18 +296,25 @@ TYPED_TEST(StoreTest, MigrationsAreVersionedAndIdempotent) {
     ASSERT_TRUE(tx->Commit().ok());
   }
 
-  // Released migrations are never edited or slotted in below the current version.
+  // Released migrations are never edited or slotted in below a later one of their block.
   auto renamed = ms;
   renamed[1].name = "seed-v2";
   EXPECT_EQ(db.Migrate(renamed).error().code(), ErrorCode::kFailedPrecondition);
   auto late = ms;
   late.insert(late.begin() + 2, Migration{4, "late", "CREATE TABLE t4 (x INTEGER)"});
   EXPECT_EQ(db.Migrate(late).error().code(), ErrorCode::kFailedPrecondition);
+  // Another component's block: its new migration applies although a later block exists.
+  ASSERT_TRUE(db.Migrate({{250, "other-block", "CREATE TABLE t250 (x INTEGER)"}}).ok());
+  ASSERT_TRUE(db.Migrate({{150, "earlier-block", "CREATE TABLE t150 (x INTEGER)"}}).ok());
+  EXPECT_EQ(db.Migrate({{120, "late-in-block", "CREATE TABLE t120 (x INTEGER)"}, {150, "earlier-block", ""}})
+                .error()
+                .code(),
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(*db.SchemaVersion(), 250);
   EXPECT_EQ(db.Migrate({{2, "a", ""}, {2, "b", ""}}).error().code(),
             ErrorCode::kInvalidArgument);
   // Already applied: its SQL is not looked at again.
   EXPECT_TRUE(db.Migrate({{1, "items", "CREATE TABLE x (y {{nope}})"}}).ok());
-  EXPECT_EQ(*db.SchemaVersion(), 5);
 }
 
 TYPED_TEST(StoreTest, FreshDatabaseHasSchemaVersionZero) {

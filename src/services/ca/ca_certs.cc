@@ -533,6 +533,19 @@ Status CaService::Revoke(const Actor& actor, const std::string& ca, const std::s
                          x509::RevocationReason reason) {
   return ChangeStatus(actor, ca, serial, "cert.revoke", reason);
 }
+Status CaService::RevokeOnce(const Actor& actor, const std::string& ca, const std::string& serial,
+                             x509::RevocationReason reason) {
+  Status st = Revoke(actor, ca, serial, reason);
+  if (!st.ok() && st.error().code() == ErrorCode::kConflict) {
+    auto rec = GetCertificate(actor, ca, serial);
+    if (rec.ok() && rec->status == "revoked" && rec->revocation_reason &&
+        *rec->revocation_reason == static_cast<int>(reason)) {
+      return OkStatus();
+    }
+  }
+  return st;
+}
+
 Status CaService::Hold(const Actor& actor, const std::string& ca, const std::string& serial) {
   return ChangeStatus(actor, ca, serial, "cert.hold", x509::RevocationReason::kCertificateHold);
 }

@@ -178,6 +178,10 @@ class CaService {
   // removeFromCRL are refused here (use Hold / Release).
   Status Revoke(const services::Actor& actor, const std::string& ca, const std::string& serial_hex,
                 x509::RevocationReason reason);
+  // Revoke for callers that may send the same revocation twice (a registration system retrying
+  // after a lost answer): a certificate already revoked for the same reason is success.
+  Status RevokeOnce(const services::Actor& actor, const std::string& ca,
+                    const std::string& serial_hex, x509::RevocationReason reason);
   Status Hold(const services::Actor& actor, const std::string& ca, const std::string& serial_hex);
   Status Release(const services::Actor& actor, const std::string& ca, const std::string& serial_hex);
   Result<CertRecord> GetCertificate(const services::Actor& actor, const std::string& ca,

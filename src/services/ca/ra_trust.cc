@@ -8,6 +8,7 @@
 #include "crypto/sm2.h"
 #include "crypto/sm3.h"
 #include "services/ca/ra_protocol.h"
+#include "services/core/config.h"
 #include "x509/certificate.h"
 
 namespace gmpki::ca {
@@ -24,13 +25,6 @@ constexpr std::size_t kIssueManyThreads = 16;
 constexpr const char* kRaColumns =
     "name, status, sign_ca, sign_serial, sign_cert, tls_fingerprint, cas, profiles, enrolled_by, "
     "created_unix, updated_unix";
-
-Status ValidateRaName(const std::string& n) {
-  bool ok = !n.empty() && n.size() <= 64;
-  for (char c : n) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!ok) return Error(ErrorCode::kInvalidArgument, "RA name must be 1..64 of a-z, 0-9 and '-'");
-  return OkStatus();
-}
 
 Result<std::vector<std::string>> ParseList(const std::string& text) {
   json j = json::parse(text, nullptr, false);
@@ -103,7 +97,9 @@ Result<RaSystem> RaTrust::Enrol(const Actor& actor, const RaEnrolment& e) {
     return err;
   };
   if (auto st = services::Authorize(actor, Permission::kRaManage); !st.ok()) return fail(st.error());
-  if (auto st = ValidateRaName(e.name); !st.ok()) return fail(st.error());
+  if (!services::IsValidRaName(e.name)) {
+    return fail(Error(ErrorCode::kInvalidArgument, "RA name must be 1..64 of a-z, 0-9 and '-'"));
+  }
   if (auto st = ValidateLists(e.cas, e.profiles); !st.ok()) return fail(st.error());
   bool fp_ok = e.tls_fingerprint.size() == 64 &&
                std::all_of(e.tls_fingerprint.begin(), e.tls_fingerprint.end(),
@@ -303,12 +299,7 @@ Result<json> RaTrust::Execute(const RaSystem& ra, const std::string& op, const s
       return Error(ErrorCode::kMalformedInput, "argument 'reason' must be an integer (RFC 5280 CRLReason)");
     }
     auto reason = static_cast<x509::RevocationReason>(args["reason"].get<int>());
-    Status st = ca_.Revoke(actor, ca, serial, reason);
-    if (!st.ok() && st.error().code() == ErrorCode::kConflict && rec.status == "revoked" &&
-        rec.revocation_reason && *rec.revocation_reason == static_cast<int>(reason)) {
-      st = OkStatus();  // a resubmitted revocation: already done
-    }
-    GMPKI_RETURN_IF_ERROR(st);
+    GMPKI_RETURN_IF_ERROR(ca_.RevokeOnce(actor, ca, serial, reason));
     return json{{"result", json{{"revoked", true}}}};
   }
   if (op == "ca-chain") {

@@ -33,7 +33,7 @@
 
 namespace gmpki::cmp {
 
-// Migrations 400..449 are reserved for CMP. Tables: cmp_clients, cmp_transactions,
+// Migrations 400..499 are reserved for CMP. Tables: cmp_clients, cmp_transactions,
 // cmp_client_certs (401).
 std::vector<store::Migration> CmpMigrations();
 

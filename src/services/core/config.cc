@@ -199,11 +199,7 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
     GMPKI_RETURN_IF_ERROR(Get(*ra, "ra", "name", c.ra_name));
     GMPKI_RETURN_IF_ERROR(Get(*ra, "ra", "ca_url", c.ra_ca_url));
   }
-  {
-    bool name_ok = !c.ra_name.empty() && c.ra_name.size() <= 64;
-    for (char ch : c.ra_name) name_ok = name_ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-');
-    if (!name_ok) return Invalid("ra.name must be 1..64 of a-z, 0-9 and '-'");
-  }
+  if (!IsValidRaName(c.ra_name)) return Invalid("ra.name must be 1..64 of a-z, 0-9 and '-'");
   if (!c.ra_ca_url.empty() && c.ra_ca_url.rfind("https://", 0) != 0) {
     return Invalid("ra.ca_url must be an https:// URL (the RA reaches its CA over mutual TLS)");
   }
@@ -225,6 +221,12 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
   }
   c.ApplyHomeDefaults();
   return c;
+}
+
+bool IsValidRaName(std::string_view n) {
+  bool ok = !n.empty() && n.size() <= 64;
+  for (char c : n) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  return ok;
 }
 
 Result<Config> Config::Load(const fs::path& home) {

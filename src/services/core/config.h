@@ -5,11 +5,15 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
 
 namespace gmpki::services {
+
+// A registration system's name ([ra] name, the CA's RA registry): 1..64 of a-z, 0-9 and '-'.
+bool IsValidRaName(std::string_view name);
 
 struct Config {
   std::filesystem::path home;

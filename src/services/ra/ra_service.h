@@ -41,7 +41,7 @@
 
 namespace gmpki::ra {
 
-// Migrations 300..339 are reserved for the RA.
+// Migrations 300..399 are reserved for the RA.
 std::vector<store::Migration> RaMigrations();
 
 struct RaSettings {

@@ -43,7 +43,7 @@
 
 namespace gmpki::ra_batch {
 
-// Migrations 500..549 are reserved for batch enrolment. Tables ra_batches, ra_batch_items,
+// Migrations 500..599 are reserved for batch enrolment. Tables ra_batches, ra_batch_items,
 // ra_batch_requests. Needs the audit schema (audit::AuditMigrations) too.
 std::vector<store::Migration> BatchMigrations();
 

@@ -56,16 +56,7 @@ Result<ca::IssuedCertificate> LocalCaGateway::Renew(const std::string& request_i
 Status LocalCaGateway::Revoke(const std::string& request_id, const std::string& ca,
                               const std::string& serial_hex, x509::RevocationReason reason) {
   GMPKI_RETURN_IF_ERROR(ValidateRequestId(request_id));
-  Status st = ca_.Revoke(actor_, ca, serial_hex, reason);
-  if (!st.ok() && st.error().code() == ErrorCode::kConflict) {
-    // A resubmitted revocation: done already if the certificate is revoked for this reason.
-    auto rec = ca_.GetCertificate(actor_, ca, serial_hex);
-    if (rec.ok() && rec->status == "revoked" && rec->revocation_reason &&
-        *rec->revocation_reason == static_cast<int>(reason)) {
-      return OkStatus();
-    }
-  }
-  return st;
+  return ca_.RevokeOnce(actor_, ca, serial_hex, reason);
 }
 
 Result<ca::CertRecord> LocalCaGateway::GetCertificate(const std::string& ca,

@@ -9,6 +9,7 @@
 #include "crypto/sm2.h"
 #include "services/ca/ra_protocol.h"
 #include "services/ra_link/local_gateway.h"
+#include "x509/pem.h"
 
 namespace gmpki::ra {
 namespace {
@@ -17,10 +18,7 @@ namespace ralink = ca::ralink;
 
 Result<ca::IssuedCertificate> IssuedFrom(const json& j) {
   GMPKI_ASSIGN_OR_RETURN(auto rec, ralink::CertRecordFromJson(j));
-  std::string pem = "-----BEGIN CERTIFICATE-----\n";
-  std::string b64 = Base64Encode(rec.der);
-  for (std::size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
-  pem += "-----END CERTIFICATE-----\n";
+  std::string pem = x509::PemEncode(x509::kPemCertificate, rec.der);
   return ca::IssuedCertificate{std::move(rec), std::move(pem)};
 }
 }  // namespace

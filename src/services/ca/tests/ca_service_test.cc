@@ -268,6 +268,15 @@ TYPED_TEST(CaServiceTest, RequestKeysMakeIssuanceAndRenewalIdempotent) {
   r.ca = "biz";
   r.request_key = std::string(161, 'k');
   EXPECT_EQ(this->ca_->Issue(kOp, r).error().code(), ErrorCode::kInvalidArgument);
+  // A repeated revocation for the same reason is done already; for another reason, a conflict.
+  const auto kc = x509::RevocationReason::kKeyCompromise;
+  ASSERT_TRUE(this->ca_->RevokeOnce(kOp, "biz", first->record.serial_hex, kc).ok());
+  EXPECT_TRUE(this->ca_->RevokeOnce(kOp, "biz", first->record.serial_hex, kc).ok());
+  EXPECT_EQ(this->ca_->RevokeOnce(kOp, "biz", first->record.serial_hex,
+                                  x509::RevocationReason::kSuperseded).error().code(),
+            ErrorCode::kConflict);
+  EXPECT_EQ(this->ca_->Revoke(kOp, "biz", first->record.serial_hex, kc).error().code(),
+            ErrorCode::kConflict);
 }
 
 // req: CA-02
