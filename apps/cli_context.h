@@ -67,6 +67,9 @@ using ContextFn = std::function<Context&()>;
 void AddRaLinkCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddCmpCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddBatchCommands(CLI::App& app, const ContextFn& context, int& exit_code);
+void AddKmCommands(CLI::App& app, const ContextFn& context, int& exit_code);
+// `cert issue-enc` and `cert recover-key`, added under the `cert` command group.
+void AddDualCertCommands(CLI::App& cert, const ContextFn& context, int& exit_code);
 
 Result<std::string> ReadTextFile(const std::string& path);
 Status WriteOutput(const std::string& path, ByteView data);

@@ -61,6 +61,12 @@ int Main(int argc, char** argv) {
   init->add_option("--threshold", io.threshold, "Custodian shares needed (k)")->check(CLI::Range(2, 255))->capture_default_str();
   init->add_option("--shares", io.shares, "Custodian shares made (n)")->check(CLI::Range(2, 255))->capture_default_str();
   init->add_option("--database-url", io.database_url, "sqlite:PATH or postgresql://... (default: SQLite in the home)");
+  init->add_option("--roles", io.roles, "Services of this node, comma-separated (default: ca; demo: ca,ra). A key "
+                                        "management centre is a home of its own: --roles km")
+      ->delimiter(',');
+  init->add_option("--from-shares", io.from_shares, "Rebuild the device master key from these custodian share files "
+                                                    "(restore of a KM or node), comma-separated")
+      ->delimiter(',');
   init->callback([&] {
     auto& c = context();
     exit_code = Run(c, [&]() -> Result<int> {
@@ -76,8 +82,10 @@ int Main(int argc, char** argv) {
       j["share_files"] = shares;
       j["credentials"] = creds;
       std::string text = "initialised " + j["home"].get<std::string>() + "\n";
-      if (io.demo) {
+      if (io.demo && !r.cas.empty()) {
         text += "demo CA hierarchy: root-ca -> industry-ca -> ministry-ca\n";
+        text += "start the server with: gmpki-server --home " + g.home + "\n";
+      } else if (io.demo) {
         text += "start the server with: gmpki-server --home " + g.home + "\n";
       } else {
         text += "hand the custodian shares and operator credentials under " + io.secrets_out.string() +
@@ -516,6 +524,8 @@ int Main(int argc, char** argv) {
   AddRaLinkCommands(app, context_fn, exit_code);
   AddCmpCommands(app, context_fn, exit_code);
   AddBatchCommands(app, context_fn, exit_code);
+  AddKmCommands(app, context_fn, exit_code);
+  AddDualCertCommands(*cert, context_fn, exit_code);
 
   try {
     app.parse(argc, argv);

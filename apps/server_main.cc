@@ -26,6 +26,7 @@
 #include "services/ra/ra_routes.h"
 #include "services/ra_batch/batch_processor.h"
 #include "services/ra_batch/batch_routes.h"
+#include "services/km/km_routes.h"
 #include "services/node/node.h"
 
 namespace {
@@ -102,6 +103,20 @@ int main(int argc, char** argv) {
       return 10;
     }
     if (auto st = ca::AddRaManagementRoutes(api, node.ra_trust(), node.operators()); !st.ok()) {
+      std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+      return 10;
+    }
+  }
+  // KM-01..09: the key management centre's routes (CA-facing over mutual TLS, and its operators').
+  km::KmService* km_service = nullptr;
+  if (node.HasRole("km")) {
+    auto k = node.Km();
+    if (!k.ok()) {
+      std::cerr << "gmpki-server: " << k.error().ToString() << "\n";
+      return k.error().info().exit_code;
+    }
+    km_service = *k;
+    if (auto st = km::AddKmRoutes(api, *km_service, node.operators()); !st.ok()) {
       std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
       return 10;
     }
@@ -209,6 +224,33 @@ int main(int argc, char** argv) {
     }
   }
   if (batch_worker) batch_worker->Start();
+  // Background upkeep: the KM's key pool (topped up below its low-water mark) and archive
+  // sweep; a CA node's forwarding of revoked encryption certificates to its KM (catches up
+  // after the KM was unreachable).
+  std::thread upkeep([&node, km_service] {
+    auto last_sweep = std::chrono::steady_clock::time_point{};
+    while (!g_stop) {
+      if (km_service) {
+        auto avail = km_service->PoolAvailable();
+        if (avail.ok() && static_cast<std::size_t>(*avail) < km_service->settings().pool_low_water) {
+          if (auto r = km_service->RefillPool(km_service->settings().pool_target); !r.ok()) {
+            log::Error("KM pool refill failed: {}", r.error().ToString());
+          }
+        }
+        if (std::chrono::steady_clock::now() - last_sweep > std::chrono::hours(1)) {
+          if (auto r = km_service->ArchiveSweep(); !r.ok()) log::Error("KM archive sweep failed: {}", r.error().ToString());
+          last_sweep = std::chrono::steady_clock::now();
+        }
+      }
+      if (!node.config().km_url.empty()) {
+        if (auto r = node.ca().ForwardKmRevocations(); !r.ok()) {
+          log::Warn("forwarding revocations to the KM failed (will retry): {}", r.error().ToString());
+        }
+      }
+      std::unique_lock<std::mutex> lock(g_mu);
+      g_cv.wait_for(lock, std::chrono::seconds(5), [] { return g_stop.load(); });
+    }
+  });
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::string https_host = listen.substr(0, listen.rfind(':'));
@@ -238,6 +280,8 @@ int main(int argc, char** argv) {
     }
   }
   log::Info("stopping");
+  g_cv.notify_all();
+  upkeep.join();
   if (batch_worker) batch_worker->Stop();
   if (http) http->Stop();
   https.Stop();

@@ -10,6 +10,7 @@
 #include <array>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "base/bytes.h"
 #include "crypto/sm3.h"
@@ -67,6 +68,16 @@ struct Sm2KeyPair {
 };
 
 Result<Sm2KeyPair> Sm2GenerateKeyPair();
+
+// `count` fresh key pairs (0 gives an empty vector; at most kSm2MaxKeyBatch, kInvalidArgument
+// beyond). Made in batches of up to 1024 keys: constant-time fixed-base multiplications and one
+// field inversion per batch for the affine points. The pairwise-consistency test differs from
+// Sm2GenerateKeyPair's per-key sign/verify: every public point is checked to be on the curve and
+// one randomly chosen pair per batch is signed and verified (see sm2_key.cc);
+// kSelfTestFailure if either fails, and then no key of the call is returned. Under
+// GMPKI_SM2_IMPL=openssl this is `count` calls of Sm2GenerateKeyPair.
+inline constexpr std::size_t kSm2MaxKeyBatch = std::size_t{1} << 20;
+Result<std::vector<Sm2KeyPair>> Sm2GenerateKeyPairs(std::size_t count);
 
 // Z_A of GB/T 32918.2 section 5.5. Fails only if the ID is longer than 8191 bytes.
 Result<Sm3Digest> Sm2ComputeZ(const Sm2PublicKey& pub, ByteView id);

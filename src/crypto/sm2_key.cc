@@ -3,11 +3,16 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 
+#include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "crypto/der_internal.h"
 #include "crypto/ossl_internal.h"
+#include "crypto/random.h"
 #include "crypto/sm2.h"
+#include "crypto/sm2_engine/engine.h"
+#include "crypto/sm2_internal.h"
 
 namespace gmpki::crypto {
 namespace {
@@ -42,6 +47,44 @@ constexpr std::uint8_t kCurveParamsForZ[128] = {
     0xD0, 0xA9, 0x87, 0x7C, 0xC6, 0x2A, 0x47, 0x40, 0x02, 0xDF, 0x32, 0xE5, 0x21, 0x39, 0xF0, 0xA0,
 };
 
+// Keys per engine batch: one field inversion per this many keys, and bounded scratch memory
+// (about 230 bytes per key) for calls of any size.
+constexpr std::size_t kKeyBatch = 1024;
+
+constexpr std::uint8_t kPctDigest[32] = {'g', 'm', 'p', 'k', 'i', ' ', 'p', 'c', 't'};
+
+// Pairwise-consistency test (CC-FPT; FIPS 140-3 IG 10.3.A shape) of a sign/verify pair.
+Status SignVerifyPct(const Sm2KeyPair& pair) {
+  GMPKI_ASSIGN_OR_RETURN(Bytes sig, Sm2SignDigest(pair.private_key, ByteView(kPctDigest, 32)));
+  if (!Sm2VerifyDigest(pair.public_key, ByteView(kPctDigest, 32), sig).ok()) {
+    return Error(ErrorCode::kSelfTestFailure, "SM2 pairwise consistency test failed");
+  }
+  return OkStatus();
+}
+
+// The pairwise-consistency test of one engine batch, out[first, first + m) (CC-FPT). Why not
+// Sm2GenerateKeyPair's sign + verify per key: that costs one unknown-key verification (~37 us)
+// per key, four times the generation itself (~7 us), and would cap the batch at the single-key
+// rate. What can go wrong in a batch, and what catches it:
+//  - a fault in one key's k*G or in the shared inversion gives a wrong (x, y); a wrong Z^-1 by
+//    a factor u maps the point onto the curve y^2 = x^3 + a u^4 x + b u^6, which is the SM2
+//    curve only for u = +-1: the on-curve check of every point (Sm2PublicKey::FromPoint, done
+//    by the caller) catches all of these except the sign of y;
+//  - a systematic fault (the wrong scalar used, y negated, the table or the arithmetic broken)
+//    affects every key of the batch: a sign + verify of one pair chosen at random (so that no
+//    fixed position escapes) catches it. The signature is made from d alone (the engine
+//    derives its own d*G), and the verification uses the batch's public point, so it also
+//    proves that point is d*G for that pair.
+// Together about 45 us per batch (0.2 us per key at 256 keys). Any failure discards the call.
+Status BatchPairwiseTest(const std::vector<Sm2KeyPair>& out, std::size_t first, std::size_t m) {
+  std::uint8_t pick[4];
+  GMPKI_RETURN_IF_ERROR(RandomFill(std::span<std::uint8_t>(pick, sizeof(pick))));
+  const std::uint32_t r = static_cast<std::uint32_t>(pick[0]) << 24 |
+                          static_cast<std::uint32_t>(pick[1]) << 16 |
+                          static_cast<std::uint32_t>(pick[2]) << 8 | pick[3];
+  return SignVerifyPct(out[first + r % m]);
+}
+
 }  // namespace
 
 Result<Sm2PublicKey> Sm2PublicKey::FromPoint(ByteView uncompressed) {
@@ -51,12 +94,21 @@ Result<Sm2PublicKey> Sm2PublicKey::FromPoint(ByteView uncompressed) {
   if (uncompressed[0] != 0x04) {
     return Error(ErrorCode::kMalformedInput, "SM2 public key must be an uncompressed point");
   }
-  BnCtxPtr ctx(BN_CTX_new());
-  if (!ctx) return Error(ErrorCode::kCryptoFailure, "out of memory");
   // GB/T 32918.1-2016 6.2.1 (public key validation): not infinity, coordinates in [0, p-1], on
   // the curve, and [n]P = O. The cofactor h of sm2p256v1 is 1, so every curve point other than
-  // O has order n and the last check holds once the point is on the curve.
-  if (!internal::PointFromUncompressed(uncompressed, ctx.get())) {
+  // O has order n and the last check holds once the point is on the curve. The engine's check
+  // (coordinates below p, curve equation; infinity has no 04 encoding) takes about 0.1 us
+  // against 1.3 us for OpenSSL's EC_POINT_oct2point path (which stays in use under
+  // GMPKI_SM2_IMPL=openssl); batched key generation runs it on every key.
+  bool valid = false;
+  if (internal::Sm2UsesOpenssl()) {
+    BnCtxPtr ctx(BN_CTX_new());
+    if (!ctx) return Error(ErrorCode::kCryptoFailure, "out of memory");
+    valid = internal::PointFromUncompressed(uncompressed, ctx.get()) != nullptr;
+  } else {
+    valid = sm2_engine::PublicKey::FromPoint(uncompressed).ok();
+  }
+  if (!valid) {
     return Error(ErrorCode::kMalformedInput, "SM2 public key is not a point of the SM2 curve");
   }
   Sm2PublicKey key;
@@ -113,15 +165,16 @@ Bytes Sm2PublicKey::ToSpkiDer() const {
 
 Result<Sm2PrivateKey> Sm2PrivateKey::FromScalar(ByteView d32) {
   if (d32.size() != 32) return Error(ErrorCode::kInvalidArgument, "SM2 private key is 32 bytes");
-  BnPtr d(BN_secure_new());
-  if (!d || BN_bin2bn(d32.data(), 32, d.get()) == nullptr) {
-    return Error(ErrorCode::kCryptoFailure, "out of memory");
-  }
   // GB/T 32918.1-2016 6.1: d in [1, n-2] (n-1 is excluded because 1 + d must be invertible
-  // modulo n in the signature, GB/T 32918.2 6.1 A6).
-  if (BN_is_zero(d.get()) || BN_cmp(d.get(), internal::Curve().n_minus_2) > 0) {
-    return Error(ErrorCode::kInvalidArgument, "SM2 private key outside [1, n-2]");
-  }
+  // modulo n in the signature, GB/T 32918.2 6.1 A6): d and d + 1 both in [1, n-1], compared
+  // with masks (only the verdict leaves the check), without a heap BIGNUM per key.
+  sm2_engine::U256 d = sm2_engine::FromBe32(d32.data());
+  sm2_engine::U256 d1;
+  sm2_engine::Add4(d1, d, sm2_engine::U256{{1, 0, 0, 0}});
+  const sm2_engine::u64 in_range = sm2_engine::ScInRangeMask(d) & sm2_engine::ScInRangeMask(d1);
+  SecureZero(&d, sizeof(d));
+  SecureZero(&d1, sizeof(d1));
+  if (!in_range) return Error(ErrorCode::kInvalidArgument, "SM2 private key outside [1, n-2]");
   Sm2PrivateKey key;
   key.d_ = SecretBytes(d32);
   return key;
@@ -165,12 +218,49 @@ Result<Sm2KeyPair> Sm2GenerateKeyPair() {
   GMPKI_ASSIGN_OR_RETURN(Sm2PublicKey pub, priv.DerivePublicKey());
   // Pairwise-consistency test of a fresh key pair (CC-FPT; FIPS 140-3 IG 10.3.A shape): a key
   // that cannot verify its own signature is never handed out.
-  static constexpr std::uint8_t kPctDigest[32] = {'g', 'm', 'p', 'k', 'i', ' ', 'p', 'c', 't'};
-  GMPKI_ASSIGN_OR_RETURN(Bytes sig, Sm2SignDigest(priv, ByteView(kPctDigest, 32)));
-  if (!Sm2VerifyDigest(pub, ByteView(kPctDigest, 32), sig).ok()) {
-    return Error(ErrorCode::kSelfTestFailure, "SM2 pairwise consistency test failed");
+  Sm2KeyPair pair{std::move(priv), std::move(pub)};
+  GMPKI_RETURN_IF_ERROR(SignVerifyPct(pair));
+  return pair;
+}
+
+Result<std::vector<Sm2KeyPair>> Sm2GenerateKeyPairs(std::size_t count) {
+  if (count > kSm2MaxKeyBatch) {
+    return Error(ErrorCode::kInvalidArgument, "SM2 key batch larger than kSm2MaxKeyBatch");
   }
-  return Sm2KeyPair{std::move(priv), std::move(pub)};
+  std::vector<Sm2KeyPair> out;
+  out.reserve(count);
+  if (internal::Sm2UsesOpenssl()) {
+    for (std::size_t i = 0; i < count; ++i) {
+      GMPKI_ASSIGN_OR_RETURN(Sm2KeyPair pair, Sm2GenerateKeyPair());
+      out.push_back(std::move(pair));
+    }
+    return out;
+  }
+  const std::size_t largest = std::min(kKeyBatch, count);
+  SecretBytes scalars(32 * largest);
+  Bytes points(65 * largest);
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t m = std::min(kKeyBatch, count - done);
+    GMPKI_RETURN_IF_ERROR(
+        sm2_engine::GenerateKeyBatch(std::span<std::uint8_t>(scalars.data(), 32 * m),
+                                     std::span<std::uint8_t>(points.data(), 65 * m)));
+    const std::size_t first = out.size();
+    for (std::size_t j = 0; j < m; ++j) {
+      GMPKI_ASSIGN_OR_RETURN(Sm2PrivateKey priv,
+                             Sm2PrivateKey::FromScalar(ByteView(scalars.data() + 32 * j, 32)));
+      // FromPoint validates the point (coordinates below p, on the curve): the per-key half of
+      // the pairwise-consistency test below.
+      auto pub = Sm2PublicKey::FromPoint(ByteView(points.data() + 65 * j, 65));
+      if (!pub.ok()) {
+        return Error(ErrorCode::kSelfTestFailure, "SM2 batch key generation: point off the curve");
+      }
+      out.push_back(Sm2KeyPair{std::move(priv), std::move(*pub)});
+    }
+    scalars.Wipe();
+    GMPKI_RETURN_IF_ERROR(BatchPairwiseTest(out, first, m));
+    done += m;
+  }
+  return out;
 }
 
 Result<Sm3Digest> Sm2ComputeZ(const Sm2PublicKey& pub, ByteView id) {

@@ -28,6 +28,10 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
+// OpenSSL's own SM2, never the gmpki provider (src/crypto/ossl_provider.h), which the process
+// prefers by default: this file checks our engine against an independent implementation.
+constexpr const char* kOpenSslOwn = "provider=default";
+
 PkeyPtr ToOpenssl(const Sm2KeyPair& kp) {
   BIGNUM* d = BN_bin2bn(kp.private_key.scalar().data(), 32, nullptr);
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
@@ -36,7 +40,7 @@ PkeyPtr ToOpenssl(const Sm2KeyPair& kp) {
                                    65);
   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "SM2", nullptr));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "SM2", kOpenSslOwn));
   EVP_PKEY* pkey = nullptr;
   EXPECT_EQ(EVP_PKEY_fromdata_init(ctx.get()), 1);
   EXPECT_EQ(EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_KEYPAIR, params), 1);
@@ -48,7 +52,7 @@ PkeyPtr ToOpenssl(const Sm2KeyPair& kp) {
 
 MdCtxPtr DigestCtxWithId(EVP_PKEY* pkey) {
   MdCtxPtr m(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* p = EVP_PKEY_CTX_new(pkey, nullptr);
+  EVP_PKEY_CTX* p = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, kOpenSslOwn);
   EXPECT_EQ(EVP_PKEY_CTX_set1_id(p, kDefaultSm2Id.data(), kDefaultSm2Id.size()), 1);
   EVP_MD_CTX_set_pkey_ctx(m.get(), p);  // m does not take ownership; freed below by caller
   return m;
@@ -97,7 +101,7 @@ TEST(Sm2Interop, DigestSignatureVerifiesWithEvpPkeyVerify) {
   ASSERT_TRUE(e.ok());
   auto sig = Sm2SignDigest(kp->private_key, *e);
   ASSERT_TRUE(sig.ok());
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn));
   ASSERT_EQ(EVP_PKEY_verify_init(ctx.get()), 1);
   EXPECT_EQ(EVP_PKEY_verify(ctx.get(), sig->data(), sig->size(), e->data(), e->size()), 1);
 }
@@ -111,7 +115,7 @@ TEST(Sm2Interop, CiphertextsCrossDecrypt) {
 
   auto ours = Sm2Encrypt(kp->public_key, msg);
   ASSERT_TRUE(ours.ok());
-  PkeyCtxPtr dctx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+  PkeyCtxPtr dctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn));
   ASSERT_EQ(EVP_PKEY_decrypt_init(dctx.get()), 1);
   std::size_t len = 0;
   ASSERT_EQ(EVP_PKEY_decrypt(dctx.get(), nullptr, &len, ours->data(), ours->size()), 1);
@@ -120,7 +124,7 @@ TEST(Sm2Interop, CiphertextsCrossDecrypt) {
   out.resize(len);
   EXPECT_EQ(out, msg);
 
-  PkeyCtxPtr ectx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+  PkeyCtxPtr ectx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn));
   ASSERT_EQ(EVP_PKEY_encrypt_init(ectx.get()), 1);
   ASSERT_EQ(EVP_PKEY_encrypt(ectx.get(), nullptr, &len, msg.data(), msg.size()), 1);
   Bytes theirs(len);
@@ -170,7 +174,7 @@ TEST(Sm2Interop, RandomKeysMessagesAndIdsBothWays) {
     Bytes theirs;
     {
       MdCtxPtr m(EVP_MD_CTX_new());
-      EVP_PKEY_CTX* p = EVP_PKEY_CTX_new(pkey.get(), nullptr);
+      EVP_PKEY_CTX* p = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn);
       ASSERT_EQ(EVP_PKEY_CTX_set1_id(p, id->data(), id->size()), 1);
       EVP_MD_CTX_set_pkey_ctx(m.get(), p);
       ASSERT_EQ(EVP_DigestVerifyInit(m.get(), nullptr, EVP_sm3(), nullptr, pkey.get()), 1);
@@ -180,7 +184,7 @@ TEST(Sm2Interop, RandomKeysMessagesAndIdsBothWays) {
     }
     {
       MdCtxPtr m(EVP_MD_CTX_new());
-      EVP_PKEY_CTX* p = EVP_PKEY_CTX_new(pkey.get(), nullptr);
+      EVP_PKEY_CTX* p = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn);
       ASSERT_EQ(EVP_PKEY_CTX_set1_id(p, id->data(), id->size()), 1);
       EVP_MD_CTX_set_pkey_ctx(m.get(), p);
       ASSERT_EQ(EVP_DigestSignInit(m.get(), nullptr, EVP_sm3(), nullptr, pkey.get()), 1);
@@ -199,7 +203,7 @@ TEST(Sm2Interop, RandomKeysMessagesAndIdsBothWays) {
     if (msg->empty()) continue;  // SM2 encryption needs at least one byte
     auto ct = Sm2Encrypt(kp->public_key, *msg);
     ASSERT_TRUE(ct.ok());
-    PkeyCtxPtr dctx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+    PkeyCtxPtr dctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn));
     ASSERT_EQ(EVP_PKEY_decrypt_init(dctx.get()), 1);
     std::size_t len = 0;
     ASSERT_EQ(EVP_PKEY_decrypt(dctx.get(), nullptr, &len, ct->data(), ct->size()), 1);
@@ -208,7 +212,7 @@ TEST(Sm2Interop, RandomKeysMessagesAndIdsBothWays) {
         << "case " << i;
     out.resize(len);
     EXPECT_EQ(out, *msg) << "case " << i;
-    PkeyCtxPtr ectx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+    PkeyCtxPtr ectx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), kOpenSslOwn));
     ASSERT_EQ(EVP_PKEY_encrypt_init(ectx.get()), 1);
     ASSERT_EQ(EVP_PKEY_encrypt(ectx.get(), nullptr, &len, msg->data(), msg->size()), 1);
     Bytes their_ct(len);

@@ -1,5 +1,6 @@
-// SM4 (GB/T 32907-2016) in ECB, CBC and CTR through OpenSSL's EVP interface (the reference path);
-// ECB and CTR go to the constant-time fast path of sm4_fast.cc where the CPU has it.
+// SM4 (GB/T 32907-2016) in ECB, CBC and CTR over the constant-time path that sm4_fast.h chooses
+// for this CPU. OpenSSL's EVP interface (whose S-box is a table indexed by data) stays as the
+// reference path, which only tests select (Sm4Impl::kReference) to compare the others with.
 #include "crypto/sm4.h"
 
 #include <openssl/evp.h>
@@ -110,20 +111,89 @@ Status CheckBlockMultiple(ByteView data) {
   return OkStatus();
 }
 
-// ECB on the fast path; decryption is encryption with the round keys reversed (GB/T 32907-2016
-// 7.2).
-Result<Bytes> FastEcb(ByteView key, ByteView data, bool encrypt) {
+Status CheckKey(ByteView key) {
   if (key.size() != kSm4KeySize) {
     return Error(ErrorCode::kInvalidArgument, "SM4 key must be 16 bytes");
   }
-  internal::Sm4RoundKeys rk;
-  internal::Sm4FastExpandKey(key.data(), &rk);
-  if (!encrypt) {
-    for (int i = 0; i < 16; ++i) std::swap(rk.rk[i], rk.rk[31 - i]);
+  return OkStatus();
+}
+
+Status CheckIv(ByteView iv) {
+  if (iv.size() != kSm4BlockSize) {
+    return Error(ErrorCode::kInvalidArgument, "SM4 IV must be 16 bytes");
   }
+  return OkStatus();
+}
+
+// Round keys that wipe themselves; for decryption in reverse order (GB/T 32907-2016 7.2).
+struct RoundKeys {
+  RoundKeys(const internal::Sm4Ops& ops, ByteView key, bool encrypt) {
+    ops.expand_key(key.data(), &rk);
+    if (!encrypt) {
+      for (int i = 0; i < 16; ++i) std::swap(rk.rk[i], rk.rk[31 - i]);
+    }
+  }
+  ~RoundKeys() { SecureZero(&rk, sizeof(rk)); }
+  internal::Sm4RoundKeys rk;
+};
+
+Result<Bytes> Ecb(const internal::Sm4Ops& ops, ByteView key, ByteView data, bool encrypt) {
+  GMPKI_RETURN_IF_ERROR(CheckKey(key));
+  const RoundKeys rk(ops, key, encrypt);
   Bytes out(data.size());
-  internal::Sm4FastEncryptBlocks(rk, data.data(), out.data(), data.size() / kSm4BlockSize);
-  SecureZero(&rk, sizeof(rk));
+  ops.encrypt_blocks(rk.rk, data.data(), out.data(), data.size() / kSm4BlockSize);
+  return out;
+}
+
+// CBC encryption is sequential: one block at a time (SP 800-38A 6.2).
+Result<Bytes> CbcEncrypt(const internal::Sm4Ops& ops, ByteView key, ByteView iv, ByteView data,
+                         bool pad) {
+  GMPKI_RETURN_IF_ERROR(CheckKey(key));
+  GMPKI_RETURN_IF_ERROR(CheckIv(iv));
+  const RoundKeys rk(ops, key, /*encrypt=*/true);
+  // PKCS#7 (RFC 5652 6.3): 1..16 bytes, each holding the count.
+  const std::size_t pad_len = pad ? kSm4BlockSize - data.size() % kSm4BlockSize : 0;
+  Bytes out(data.size() + pad_len);
+  if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
+  if (pad_len > 0) std::memset(out.data() + data.size(), static_cast<int>(pad_len), pad_len);
+  const std::uint8_t* prev = iv.data();
+  for (std::size_t off = 0; off < out.size(); off += kSm4BlockSize) {
+    for (std::size_t i = 0; i < kSm4BlockSize; ++i) out[off + i] ^= prev[i];
+    ops.encrypt_blocks(rk.rk, out.data() + off, out.data() + off, 1);
+    prev = out.data() + off;
+  }
+  return out;
+}
+
+// CBC decryption: all blocks at once, then P_i = D(C_i) ^ C_(i-1). The PKCS#7 check reads the
+// last 16 bytes whatever the padding length and folds every comparison into one mask, so the
+// time does not tell where the padding went wrong (only whether it did, which the caller learns
+// anyway).
+Result<Bytes> CbcDecrypt(const internal::Sm4Ops& ops, ByteView key, ByteView iv, ByteView data,
+                         bool pad) {
+  GMPKI_RETURN_IF_ERROR(CheckKey(key));
+  GMPKI_RETURN_IF_ERROR(CheckIv(iv));
+  const RoundKeys rk(ops, key, /*encrypt=*/false);
+  Bytes out(data.size());
+  ops.encrypt_blocks(rk.rk, data.data(), out.data(), data.size() / kSm4BlockSize);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] ^= i < kSm4BlockSize ? iv[i] : data[i - kSm4BlockSize];
+  }
+  if (!pad) return out;
+  const std::uint8_t* last = out.data() + out.size() - kSm4BlockSize;
+  const unsigned n = last[kSm4BlockSize - 1];
+  // bad = (n == 0) | (n > 16) | (some byte of the last n differs from n), as masks.
+  unsigned bad = ((n - 1u) >> 8) & 1u;     // n == 0
+  bad |= ((16u - n) >> 8) & 1u;            // n > 16
+  for (unsigned i = 0; i < kSm4BlockSize; ++i) {
+    const unsigned in_pad = ((15u - i - n) >> 8) & 1u;  // i >= 16 - n
+    bad |= in_pad & (((last[i] ^ n) + 0xffu) >> 8);     // last[i] != n
+  }
+  if (bad != 0) {
+    SecureZero(out.data(), out.size());
+    return Error(ErrorCode::kMalformedInput, "SM4: bad padding or length");
+  }
+  out.resize(out.size() - n);
   return out;
 }
 
@@ -131,18 +201,25 @@ Result<Bytes> FastEcb(ByteView key, ByteView data, bool encrypt) {
 
 Result<Bytes> Sm4EcbEncrypt(ByteView key, ByteView data) {
   GMPKI_RETURN_IF_ERROR(CheckBlockMultiple(data));
-  if (internal::Sm4UseFast()) return FastEcb(key, data, /*encrypt=*/true);
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    return Ecb(*ops, key, data, /*encrypt=*/true);
+  }
   return Run("SM4-ECB", key, {}, data, true, false);
 }
 
 Result<Bytes> Sm4EcbDecrypt(ByteView key, ByteView data) {
   GMPKI_RETURN_IF_ERROR(CheckBlockMultiple(data));
-  if (internal::Sm4UseFast()) return FastEcb(key, data, /*encrypt=*/false);
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    return Ecb(*ops, key, data, /*encrypt=*/false);
+  }
   return Run("SM4-ECB", key, {}, data, false, false);
 }
 
 Result<Bytes> Sm4CbcEncrypt(ByteView key, ByteView iv, ByteView data, bool pad) {
   if (!pad) GMPKI_RETURN_IF_ERROR(CheckBlockMultiple(data));
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    return CbcEncrypt(*ops, key, iv, data, pad);
+  }
   return Run("SM4-CBC", key, iv, data, true, pad);
 }
 
@@ -151,24 +228,21 @@ Result<Bytes> Sm4CbcDecrypt(ByteView key, ByteView iv, ByteView data, bool pad) 
     return Error(ErrorCode::kMalformedInput, "SM4-CBC: ciphertext is not a whole number of blocks");
   }
   if (!pad) GMPKI_RETURN_IF_ERROR(CheckBlockMultiple(data));
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    return CbcDecrypt(*ops, key, iv, data, pad);
+  }
   return Run("SM4-CBC", key, iv, data, false, pad);
 }
 
 Result<Bytes> Sm4Ctr(ByteView key, ByteView iv, ByteView data) {
-  if (internal::Sm4UseFast()) {
-    if (key.size() != kSm4KeySize) {
-      return Error(ErrorCode::kInvalidArgument, "SM4 key must be 16 bytes");
-    }
-    if (iv.size() != kSm4BlockSize) {
-      return Error(ErrorCode::kInvalidArgument, "SM4 IV must be 16 bytes");
-    }
-    internal::Sm4RoundKeys rk;
-    internal::Sm4FastExpandKey(key.data(), &rk);
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    GMPKI_RETURN_IF_ERROR(CheckKey(key));
+    GMPKI_RETURN_IF_ERROR(CheckIv(iv));
+    const RoundKeys rk(*ops, key, /*encrypt=*/true);
     std::uint8_t ctr[16];
     std::memcpy(ctr, iv.data(), 16);
     Bytes out(data.size());
-    internal::Sm4FastCtr128(rk, ctr, data.data(), out.data(), data.size());
-    SecureZero(&rk, sizeof(rk));
+    ops->ctr128(rk.rk, ctr, data.data(), out.data(), data.size());
     return out;
   }
   return Run("SM4-CTR", key, iv, data, true, false);

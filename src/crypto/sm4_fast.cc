@@ -1,8 +1,9 @@
-// The SM4 fast path: 16 blocks per AVX-512 register set, transposed so that each register holds
-// one 32-bit word of 16 blocks, with the S-box evaluated by two GFNI instructions; GHASH by
-// (V)PCLMULQDQ. Constant time: no table in memory is indexed by data, and the only branches are on
-// lengths. Every function that uses the extended instructions carries GMPKI_SM4_TARGET so that
-// the rest of the build keeps the default flags; they run only after Sm4FastSupported().
+// The AVX-512 + GFNI path of SM4: 16 blocks per AVX-512 register set, transposed so that each
+// register holds one 32-bit word of 16 blocks, with the S-box evaluated by two GFNI
+// instructions; GHASH by (V)PCLMULQDQ. Constant time: no table in memory is indexed by data, and
+// the only branches are on lengths. Every function that uses the extended instructions carries
+// GMPKI_SM4_TARGET so that the rest of the build keeps the default flags; they run only after
+// Sm4ImplSupported(Sm4Impl::kAvx512Gfni).
 #include "crypto/sm4_fast.h"
 
 // GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_*(), which its own
@@ -11,11 +12,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
 
 #include "base/bytes.h"
+#include "crypto/sm4_common.h"
+#include "crypto/sm4_ghash_clmul.h"
 
 #define GMPKI_SM4_TARGET \
   __attribute__((target("avx512f,avx512bw,avx512vl,gfni,pclmul,vpclmulqdq,ssse3,sse4.1")))
@@ -23,21 +24,15 @@
 namespace gmpki::crypto::internal {
 namespace {
 
-// GB/T 32907-2016 6.2 gives the S-box as a table. Algebraically (Liu et al., "Algebraic
-// structure of the SM4 S-box") S(x) = A * inv(A * x + c) + c with c = 0xd3, A the circulant
-// matrix whose first row is 0xd3 rotated right by one bit per row, and inv the inversion in
-// GF(2^8) modulo x^8+x^7+x^6+x^5+x^4+x^2+1. GFNI inverts modulo the AES polynomial x^8+x^4+x^3+x+1,
-// so the map phi: GF(2^8)_SM4 -> GF(2^8)_AES sending x to beta = 0x23 (a root of the SM4
-// polynomial in the AES field) is folded into the affine maps:
-//   S(x) = (A phi^-1) * inv_AES((phi A) * x + phi(c)) + c.
-// Below are phi*A with phi(c) = 0x3e for VGF2P8AFFINEQB and A*phi^-1 with c for VGF2P8AFFINEINVQB,
-// in the instructions' layout (byte 7-i of the quadword is the row giving output bit i). The test
-// Sm4Fast.SboxMatchesTheStandardTable checks all 256 inputs against the standard's table.
-constexpr std::uint64_t kPreMatrix = 0x4c287db91a22505dULL;
-constexpr int kPreConst = 0x3e;
-constexpr std::uint64_t kPostMatrix = 0xf3ab34a974a6b589ULL;
-constexpr int kPostConst = 0xd3;
+using sm4::kPostConst;
+using sm4::kPostMatrix;
+using sm4::kPreConst;
+using sm4::kPreMatrix;
+using sm4::LoadBe32;
+using sm4::StoreBe32;
 
+// The S-box as two GFNI instructions: the affine "pre" map, then inversion in the AES field
+// followed by the "post" map (sm4_common.h).
 GMPKI_SM4_TARGET inline __m512i Sbox(__m512i x) {
   x = _mm512_gf2p8affine_epi64_epi8(x, _mm512_set1_epi64(kPreMatrix), kPreConst);
   return _mm512_gf2p8affineinv_epi64_epi8(x, _mm512_set1_epi64(kPostMatrix), kPostConst);
@@ -169,17 +164,6 @@ GMPKI_SM4_TARGET inline __m512i LaneBlockIndex() {
 // 5.6, 6 sets 6.9, 8 sets 7.8 on the development machine).
 constexpr int kMainSets = 8;
 
-std::uint32_t LoadBe32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         p[3];
-}
-void StoreBe32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
 // GCM's counter (inc32): words 0..2 fixed, word 3 = low 32 bits + block index, built directly in
 // transposed form.
 struct Counter32 {
@@ -242,54 +226,7 @@ GMPKI_SM4_TARGET inline void Wipe(__m512i (&x)[N][4]) {
   SecureZero(x, sizeof(x));
 }
 
-// GHASH in the byte-reflected representation (Gueron and Kounavis, "Intel Carry-Less
-// Multiplication Instruction and its Usage for Computing the GCM Mode", algorithms 2 and 5):
-// Karatsuba products accumulate unreduced, then one shift by a bit and one reduction modulo
-// x^128 + x^7 + x^2 + x + 1 per aggregate.
-GMPKI_SM4_TARGET inline __m128i Reflect(__m128i x) {
-  return _mm_shuffle_epi8(x, _mm_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-}
-
-struct Wide {
-  __m128i lo, hi, mid;
-};
-
-GMPKI_SM4_TARGET inline void MulAcc(Wide& acc, __m128i a, __m128i h, __m128i h_kara) {
-  acc.lo = _mm_xor_si128(acc.lo, _mm_clmulepi64_si128(a, h, 0x00));
-  acc.hi = _mm_xor_si128(acc.hi, _mm_clmulepi64_si128(a, h, 0x11));
-  const __m128i a_kara = _mm_xor_si128(a, _mm_shuffle_epi32(a, 0x4e));
-  acc.mid = _mm_xor_si128(acc.mid, _mm_clmulepi64_si128(a_kara, h_kara, 0x00));
-}
-
-// Reduces the product lo + mid * x^64 + hi * x^128 (schoolbook halves).
-GMPKI_SM4_TARGET inline __m128i ReduceProduct(__m128i lo, __m128i mid, __m128i hi) {
-  lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
-  hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
-  // The 256-bit product of reflected operands is one bit short: shift <hi:lo> left by one.
-  __m128i c_lo = _mm_srli_epi32(lo, 31);
-  __m128i c_hi = _mm_srli_epi32(hi, 31);
-  lo = _mm_slli_epi32(lo, 1);
-  hi = _mm_slli_epi32(hi, 1);
-  const __m128i cross = _mm_srli_si128(c_lo, 12);
-  c_hi = _mm_slli_si128(c_hi, 4);
-  c_lo = _mm_slli_si128(c_lo, 4);
-  lo = _mm_or_si128(lo, c_lo);
-  hi = _mm_or_si128(_mm_or_si128(hi, c_hi), cross);
-  // Reduction of the low half (algorithm 5, phases one and two).
-  __m128i t = _mm_xor_si128(_mm_xor_si128(_mm_slli_epi32(lo, 31), _mm_slli_epi32(lo, 30)),
-                            _mm_slli_epi32(lo, 25));
-  const __m128i t_hi = _mm_srli_si128(t, 4);
-  lo = _mm_xor_si128(lo, _mm_slli_si128(t, 12));
-  __m128i u = _mm_xor_si128(_mm_xor_si128(_mm_srli_epi32(lo, 1), _mm_srli_epi32(lo, 2)),
-                            _mm_srli_epi32(lo, 7));
-  u = _mm_xor_si128(u, t_hi);
-  return _mm_xor_si128(hi, _mm_xor_si128(lo, u));
-}
-
-// Karatsuba: the middle term is (a_lo ^ a_hi)(h_lo ^ h_hi) ^ lo ^ hi.
-GMPKI_SM4_TARGET inline __m128i Reduce(const Wide& acc) {
-  return ReduceProduct(acc.lo, _mm_xor_si128(acc.mid, _mm_xor_si128(acc.lo, acc.hi)), acc.hi);
-}
+using namespace ghash_clmul;  // NOLINT: the GHASH building blocks
 
 // Byte-reflects each 128-bit lane.
 GMPKI_SM4_TARGET inline __m512i Reflect4(__m512i x) {
@@ -304,7 +241,7 @@ GMPKI_SM4_TARGET inline __m128i Fold4(__m512i x) {
 
 // 16 blocks per step with VPCLMULQDQ, four per register, each block i times H^(16-i) (schoolbook
 // products, summed unreduced), then one reduction.
-GMPKI_SM4_TARGET inline __m128i Ghash16(const GhashFastKey& key, __m128i y,
+GMPKI_SM4_TARGET inline __m128i Ghash16(const GhashKey& key, __m128i y,
                                         const std::uint8_t* data) {
   __m512i lo = _mm512_setzero_si512(), mid = lo, hi = lo;
 #pragma GCC unroll 4
@@ -320,76 +257,17 @@ GMPKI_SM4_TARGET inline __m128i Ghash16(const GhashFastKey& key, __m128i y,
   return ReduceProduct(Fold4(lo), Fold4(mid), Fold4(hi));
 }
 
-GMPKI_SM4_TARGET inline __m128i KaraKey(__m128i h) {
-  return _mm_xor_si128(h, _mm_shuffle_epi32(h, 0x4e));
+GMPKI_SM4_TARGET std::uint32_t TauGfni(std::uint32_t in) {
+  return static_cast<std::uint32_t>(
+      _mm_cvtsi128_si32(Sbox128(_mm_cvtsi32_si128(static_cast<int>(in)))));
 }
 
-GMPKI_SM4_TARGET inline __m128i GfMul(__m128i a, __m128i h) {
-  Wide acc{_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-  MulAcc(acc, a, h, KaraKey(h));
-  return Reduce(acc);
+void ExpandKey(const std::uint8_t key[16], Sm4RoundKeys* out) {
+  sm4::ExpandKeyWith(key, out, TauGfni);
 }
 
-std::atomic<int> g_impl_override{static_cast<int>(Sm4Impl::kAuto)};
-
-bool EnvironmentSaysReference() {
-  static const bool reference = [] {
-    const char* v = std::getenv("GMPKI_SM4_IMPL");
-    return v != nullptr && std::strcmp(v, "reference") == 0;
-  }();
-  return reference;
-}
-
-}  // namespace
-
-bool Sm4FastSupported() {
-  static const bool supported = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("gfni") &&
-           __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("vpclmulqdq") &&
-           __builtin_cpu_supports("ssse3") &&
-           __builtin_cpu_supports("sse4.1");
-  }();
-  return supported;
-}
-
-bool Sm4UseFast() {
-  switch (static_cast<Sm4Impl>(g_impl_override.load(std::memory_order_relaxed))) {
-    case Sm4Impl::kReference:
-      return false;
-    case Sm4Impl::kFast:
-      return Sm4FastSupported();
-    case Sm4Impl::kAuto:
-      break;
-  }
-  return Sm4FastSupported() && !EnvironmentSaysReference();
-}
-
-void SetSm4ImplForTesting(Sm4Impl impl) {
-  g_impl_override.store(static_cast<int>(impl), std::memory_order_relaxed);
-}
-
-GMPKI_SM4_TARGET void Sm4FastExpandKey(const std::uint8_t key[16], Sm4RoundKeys* out) {
-  // GB/T 32907-2016 7.3: FK, and CK_i whose byte j is (4i + j) * 7 mod 256.
-  static constexpr std::uint32_t kFk[4] = {0xa3b1bac6, 0x56aa3350, 0x677d9197, 0xb27022dc};
-  std::uint32_t k[4];
-  for (int i = 0; i < 4; ++i) k[i] = LoadBe32(key + 4 * i) ^ kFk[i];
-  for (int i = 0; i < 32; ++i) {
-    std::uint32_t ck = 0;
-    for (int j = 0; j < 4; ++j) ck = (ck << 8) | (((4 * i + j) * 7) & 0xff);
-    const std::uint32_t in = k[(i + 1) % 4] ^ k[(i + 2) % 4] ^ k[(i + 3) % 4] ^ ck;
-    const auto b = static_cast<std::uint32_t>(
-        _mm_cvtsi128_si32(Sbox128(_mm_cvtsi32_si128(static_cast<int>(in)))));
-    // L'(B) = B ^ (B <<< 13) ^ (B <<< 23).
-    k[i % 4] ^= b ^ ((b << 13) | (b >> 19)) ^ ((b << 23) | (b >> 9));
-    out->rk[i] = k[i % 4];
-  }
-  SecureZero(k, sizeof(k));
-}
-
-GMPKI_SM4_TARGET void Sm4FastEncryptBlocks(const Sm4RoundKeys& rk, const std::uint8_t* in,
-                                           std::uint8_t* out, std::size_t n) {
+GMPKI_SM4_TARGET void EncryptBlocks(const Sm4RoundKeys& rk, const std::uint8_t* in,
+                                    std::uint8_t* out, std::size_t n) {
   std::size_t bytes = n * 16;
   __m512i x[2][4];
   while (bytes > 0) {
@@ -448,67 +326,43 @@ GMPKI_SM4_TARGET inline void Ctr(const Sm4RoundKeys& rk, Counter& ctr, const std
   }
 }
 
-GMPKI_SM4_TARGET void Sm4FastCtr32(const Sm4RoundKeys& rk, std::uint8_t ctr[16],
-                                   const std::uint8_t* in, std::uint8_t* out, std::size_t len) {
+GMPKI_SM4_TARGET void Ctr32(const Sm4RoundKeys& rk, std::uint8_t ctr[16], const std::uint8_t* in,
+                            std::uint8_t* out, std::size_t len) {
   Counter32 c(ctr);
   Ctr(rk, c, in, out, len);
   c.Store(ctr);
 }
 
-GMPKI_SM4_TARGET void Sm4FastCtr128(const Sm4RoundKeys& rk, std::uint8_t ctr[16],
-                                    const std::uint8_t* in, std::uint8_t* out, std::size_t len) {
+GMPKI_SM4_TARGET void Ctr128(const Sm4RoundKeys& rk, std::uint8_t ctr[16], const std::uint8_t* in,
+                             std::uint8_t* out, std::size_t len) {
   Counter128 c(ctr);
   Ctr(rk, c, in, out, len);
   c.Store(ctr);
 }
 
-GMPKI_SM4_TARGET void Sm4FastSbox(const std::uint8_t* in, std::uint8_t* out, std::size_t n) {
+GMPKI_SM4_TARGET void SboxBytes(const std::uint8_t* in, std::uint8_t* out, std::size_t n) {
   for (std::size_t off = 0; off < n; off += 64) {
     const __mmask64 m = ByteMask(n - off);
     _mm512_mask_storeu_epi8(out + off, m, Sbox(_mm512_maskz_loadu_epi8(m, in + off)));
   }
 }
 
-GMPKI_SM4_TARGET void GhashFastInit(const std::uint8_t h[16], GhashFastKey* key) {
-  const __m128i h1 = Reflect(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
-  __m128i p = h1;
-  for (int i = 0; i < 16; ++i) {
-    if (i < 8) {
-      _mm_store_si128(reinterpret_cast<__m128i*>(key->h_pow[i]), p);
-      _mm_store_si128(reinterpret_cast<__m128i*>(key->h_kara[i]), KaraKey(p));
-    }
-    _mm_store_si128(reinterpret_cast<__m128i*>(key->h_wide[15 - i]), p);
-    p = GfMul(p, h1);
+// 16 blocks per step with VPCLMULQDQ; the rest (fewer than 16 blocks) 8 and 1 at a time.
+GMPKI_SM4_TARGET void GhashUpdate(const GhashKey& key, std::uint8_t y_bytes[16],
+                                  const std::uint8_t* data, std::size_t nblocks) {
+  if (nblocks >= 16) {
+    __m128i y = Reflect(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y_bytes)));
+    for (; nblocks >= 16; nblocks -= 16, data += 256) y = Ghash16(key, y, data);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y_bytes), Reflect(y));
   }
+  GhashClmulUpdate(key, y_bytes, data, nblocks);
 }
 
-GMPKI_SM4_TARGET void GhashFastUpdate(const GhashFastKey& key, std::uint8_t y_bytes[16],
-                                      const std::uint8_t* data, std::size_t nblocks) {
-  auto load = [](const std::uint8_t* p) {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  };
-  auto pow = [&](int i) { return _mm_load_si128(reinterpret_cast<const __m128i*>(key.h_pow[i])); };
-  auto kara = [&](int i) {
-    return _mm_load_si128(reinterpret_cast<const __m128i*>(key.h_kara[i]));
-  };
-  __m128i y = Reflect(load(y_bytes));
-  for (; nblocks >= 16; nblocks -= 16, data += 256) y = Ghash16(key, y, data);
-  // Y_8 = (Y_0 ^ X_1) H^8 ^ X_2 H^7 ^ ... ^ X_8 H, reduced once.
-  while (nblocks >= 8) {
-    Wide acc{_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-    MulAcc(acc, _mm_xor_si128(y, Reflect(load(data))), pow(7), kara(7));
-#pragma GCC unroll 7
-    for (int i = 1; i < 8; ++i) MulAcc(acc, Reflect(load(data + 16 * i)), pow(7 - i), kara(7 - i));
-    y = Reduce(acc);
-    data += 128;
-    nblocks -= 8;
-  }
-  for (; nblocks > 0; --nblocks, data += 16) {
-    Wide acc{_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-    MulAcc(acc, _mm_xor_si128(y, Reflect(load(data))), pow(0), kara(0));
-    y = Reduce(acc);
-  }
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(y_bytes), Reflect(y));
-}
+}  // namespace
+
+const Sm4Ops kSm4Avx512GfniOps = {
+    Sm4Impl::kAvx512Gfni, ExpandKey, EncryptBlocks, Ctr32, Ctr128, SboxBytes, GhashClmulInit,
+    GhashUpdate,
+};
 
 }  // namespace gmpki::crypto::internal

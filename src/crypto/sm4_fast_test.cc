@@ -1,12 +1,16 @@
-// The SM4 fast path against the standard's S-box table and key schedule, and differentially
-// against the reference path over many lengths, alignments, IV sizes and counter wrap-arounds.
+// Every constant-time SM4 path (sm4_fast.h) against the standard's S-box table and key schedule,
+// and differentially against the reference path (OpenSSL's SM4 with the bitwise GHASH) over many
+// lengths, alignments, IV sizes and counter wrap-arounds. Each test runs once per path; a path
+// the CPU cannot run is skipped.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "crypto/sm4.h"
 #include "crypto/sm4_fast.h"
+#include "crypto/sm4_test_paths.h"
 
 namespace gmpki::crypto {
 namespace {
@@ -34,10 +38,15 @@ constexpr std::uint8_t kStandardSbox[256] = {
     0x18, 0xf0, 0x7d, 0xec, 0x3a, 0xdc, 0x4d, 0x20, 0x79, 0xee, 0x5f, 0x3e, 0xd7, 0xcb, 0x39, 0x48,
 };
 
-class Sm4Fast : public ::testing::Test {
+class Sm4Paths : public ::testing::TestWithParam<Sm4Impl> {
  protected:
   void SetUp() override {
-    if (!internal::Sm4FastSupported()) GTEST_SKIP() << "CPU lacks AVX-512/GFNI/(V)PCLMULQDQ";
+    if (!internal::Sm4ImplSupported(GetParam())) {
+      GTEST_SKIP() << "CPU cannot run " << internal::Sm4ImplName(GetParam());
+    }
+    ops_ = internal::Sm4OpsFor(GetParam());
+    ASSERT_NE(ops_, nullptr);
+    ASSERT_EQ(ops_->impl, GetParam());
   }
   void TearDown() override { SetSm4ImplForTesting(Sm4Impl::kAuto); }
 
@@ -46,40 +55,48 @@ class Sm4Fast : public ::testing::Test {
     for (auto& x : b) x = static_cast<std::uint8_t>(rng_());
     return b;
   }
-  // Runs `f` on the reference path and on the fast path and returns both results.
-  template <typename F>
-  std::pair<Result<Bytes>, Result<Bytes>> Both(F f) {
+  // Runs `f` on the reference path and on the path under test and returns both results.
+  std::pair<Result<Bytes>, Result<Bytes>> Both(const std::function<Result<Bytes>()>& f) {
     SetSm4ImplForTesting(Sm4Impl::kReference);
     auto ref = f();
-    SetSm4ImplForTesting(Sm4Impl::kFast);
-    auto fast = f();
+    SetSm4ImplForTesting(GetParam());
+    auto got = f();
     SetSm4ImplForTesting(Sm4Impl::kAuto);
-    return {std::move(ref), std::move(fast)};
+    return {std::move(ref), std::move(got)};
   }
   void ExpectSame(const std::pair<Result<Bytes>, Result<Bytes>>& r) {
-    ASSERT_TRUE(r.first.ok());
-    ASSERT_TRUE(r.second.ok());
+    ASSERT_EQ(r.first.ok(), r.second.ok());
+    if (!r.first.ok()) {
+      EXPECT_EQ(r.first.error().code(), r.second.error().code());
+      return;
+    }
     EXPECT_EQ(HexEncode(*r.first), HexEncode(*r.second));
   }
 
+  const internal::Sm4Ops* ops_ = nullptr;
   std::mt19937_64 rng_{20240603};
 };
 
+INSTANTIATE_TEST_SUITE_P(Paths, Sm4Paths,
+                         ::testing::Values(Sm4Impl::kAvx512Gfni, Sm4Impl::kAesniAvx2,
+                                           Sm4Impl::kPortable),
+                         testing::Sm4PathName);
+
 // req: CC-FCS
-TEST_F(Sm4Fast, SboxMatchesTheStandardTable) {
-  // Twice over, the second copy at an odd offset, so the masked tail of a register is used too.
+TEST_P(Sm4Paths, SboxMatchesTheStandardTable) {
+  // Twice over, the second copy at an odd offset, so partial registers are used too.
   std::uint8_t in[600], out[600];
   for (int i = 0; i < 600; ++i) in[i] = static_cast<std::uint8_t>(i < 256 ? i : i - 257);
-  internal::Sm4FastSbox(in, out, 600);
+  ops_->sbox(in, out, 600);
   for (int i = 0; i < 600; ++i) ASSERT_EQ(out[i], kStandardSbox[in[i]]) << "input " << int{in[i]};
 }
 
 // req: CC-FCS
-TEST_F(Sm4Fast, KeyScheduleMatchesTheStandardExample) {
+TEST_P(Sm4Paths, KeyScheduleMatchesTheStandardExample) {
   // GB/T 32907-2016 Appendix A, example 1: the round keys of 0123456789abcdeffedcba9876543210.
   const Bytes key = *HexDecode("0123456789abcdeffedcba9876543210");
   internal::Sm4RoundKeys rk;
-  internal::Sm4FastExpandKey(key.data(), &rk);
+  ops_->expand_key(key.data(), &rk);
   EXPECT_EQ(rk.rk[0], 0xf12186f9u);
   EXPECT_EQ(rk.rk[1], 0x41662b61u);
   EXPECT_EQ(rk.rk[15], 0x104495a1u);
@@ -87,9 +104,9 @@ TEST_F(Sm4Fast, KeyScheduleMatchesTheStandardExample) {
 }
 
 // req: CC-FCS
-TEST_F(Sm4Fast, GcmMatchesTheReferenceForEveryLengthUpTo600) {
-  const Bytes buffer = Random(700);
-  for (std::size_t len = 0; len <= 600; ++len) {
+TEST_P(Sm4Paths, GcmMatchesTheReferenceForEveryLengthUpTo1000) {
+  const Bytes buffer = Random(1100);
+  for (std::size_t len = 0; len <= 1000; ++len) {
     SCOPED_TRACE(len);
     const Bytes key = Random(16);
     // Mostly 96-bit IVs; every fifth length another size (GHASH-derived J0).
@@ -114,7 +131,7 @@ TEST_F(Sm4Fast, GcmMatchesTheReferenceForEveryLengthUpTo600) {
 }
 
 // req: CC-FCS
-TEST_F(Sm4Fast, GcmMatchesTheReferenceOnLargeMessagesAndAad) {
+TEST_P(Sm4Paths, GcmMatchesTheReferenceOnLargeMessagesAndAad) {
   for (std::size_t len : {4095u, 4096u, 4097u, 12345u, 65536u + 48u}) {
     SCOPED_TRACE(len);
     const Bytes key = Random(16), iv = Random(len % 2 == 0 ? 12 : 60), aad = Random(len / 3);
@@ -127,9 +144,9 @@ TEST_F(Sm4Fast, GcmMatchesTheReferenceOnLargeMessagesAndAad) {
 }
 
 // req: CC-FCS
-TEST_F(Sm4Fast, CtrAndEcbMatchTheReferenceForEveryLength) {
-  const Bytes buffer = Random(700);
-  for (std::size_t len = 0; len <= 600; ++len) {
+TEST_P(Sm4Paths, CtrEcbAndCbcMatchTheReferenceForEveryLengthUpTo1000) {
+  const Bytes buffer = Random(1100);
+  for (std::size_t len = 0; len <= 1000; ++len) {
     SCOPED_TRACE(len);
     const Bytes key = Random(16);
     Bytes iv = Random(16);
@@ -139,15 +156,59 @@ TEST_F(Sm4Fast, CtrAndEcbMatchTheReferenceForEveryLength) {
     if (len % 50 == 3) iv.assign(16, 0xff);
     const ByteView msg(buffer.data() + len % 11, len);
     ExpectSame(Both([&] { return Sm4Ctr(key, iv, msg); }));
+    // CBC encryption costs a whole 16-block step per block on the portable path: there every
+    // fifth length and those next to a block boundary.
+    const bool cbc = GetParam() != Sm4Impl::kPortable || len % 5 == 0 || (len + 1) % 16 <= 2;
+    if (cbc) {
+      ExpectSame(Both([&] { return Sm4CbcEncrypt(key, iv, msg); }));
+      const auto ct = Sm4CbcEncrypt(key, iv, msg);
+      ASSERT_TRUE(ct.ok());
+      ExpectSame(Both([&] { return Sm4CbcDecrypt(key, iv, *ct); }));
+    }
     if (len % 16 == 0) {
       ExpectSame(Both([&] { return Sm4EcbEncrypt(key, msg); }));
       ExpectSame(Both([&] { return Sm4EcbDecrypt(key, msg); }));
+      if (cbc) ExpectSame(Both([&] { return Sm4CbcEncrypt(key, iv, msg, /*pad=*/false); }));
+      ExpectSame(Both([&] { return Sm4CbcDecrypt(key, iv, msg, /*pad=*/false); }));
+      // Random ciphertext almost never carries valid PKCS#7 padding: both paths refuse it alike
+      // (or, rarely, both accept it).
+      if (len > 0) ExpectSame(Both([&] { return Sm4CbcDecrypt(key, iv, msg); }));
     }
   }
 }
 
 // req: CC-FCS
-TEST_F(Sm4Fast, Ctr32WrapsTheLow32BitsOnly) {
+TEST_P(Sm4Paths, CbcPaddingCheckAcceptsExactlyTheValidPaddings) {
+  // Every value of the last byte, and for the lengths 2..16 a wrong byte at each position of
+  // the padding.
+  const Bytes key = Random(16), iv = Random(16);
+  SetSm4ImplForTesting(GetParam());
+  for (int n = 0; n < 256; ++n) {
+    for (int wrong = -1; wrong < 16; ++wrong) {
+      Bytes plain = Random(32);
+      if (n >= 1 && n <= 16) std::memset(plain.data() + 32 - n, n, n);
+      plain[31] = static_cast<std::uint8_t>(n);
+      if (wrong >= 0) {
+        // Only bytes inside a valid-length padding, not the last.
+        if (wrong >= n || wrong == 0 || n > 16) continue;
+        plain[31 - wrong] ^= 0x01;
+      }
+      const auto ct = Sm4CbcEncrypt(key, iv, plain, /*pad=*/false);
+      ASSERT_TRUE(ct.ok());
+      const auto r = Sm4CbcDecrypt(key, iv, *ct);
+      const bool valid = n >= 1 && n <= 16 && wrong < 0;
+      ASSERT_EQ(r.ok(), valid) << "n " << n << " wrong " << wrong;
+      if (valid) {
+        EXPECT_EQ(*r, Bytes(plain.begin(), plain.end() - n));
+      } else {
+        EXPECT_EQ(r.error().code(), ErrorCode::kMalformedInput);
+      }
+    }
+  }
+}
+
+// req: CC-FCS
+TEST_P(Sm4Paths, Ctr32WrapsTheLow32BitsOnly) {
   // SP 800-38D 6.2: inc32 leaves the left 96 bits alone, so after ...ffffffff comes ...00000000.
   const Bytes key = Random(16), msg = Random(1000);
   std::uint8_t ctr[16];
@@ -166,23 +227,47 @@ TEST_F(Sm4Fast, Ctr32WrapsTheLow32BitsOnly) {
   auto keystream = Sm4EcbEncrypt(key, counters);
   ASSERT_TRUE(keystream.ok());
   internal::Sm4RoundKeys rk;
-  internal::Sm4FastExpandKey(key.data(), &rk);
+  ops_->expand_key(key.data(), &rk);
   Bytes out(msg.size());
-  internal::Sm4FastCtr32(rk, ctr, msg.data(), out.data(), msg.size());
+  ops_->ctr32(rk, ctr, msg.data(), out.data(), msg.size());
   for (std::size_t i = 0; i < msg.size(); ++i) ASSERT_EQ(out[i], msg[i] ^ (*keystream)[i]) << i;
   EXPECT_EQ(HexEncode(ByteView(ctr, 16)), HexEncode(ByteView(cb, 16)));
 }
 
 // req: CC-FCS
-TEST_F(Sm4Fast, EnvironmentAndOverrideSelectThePath) {
+TEST_P(Sm4Paths, GhashMatchesTheReferenceGcmOnEveryBlockCount) {
+  // GHASH alone: H from a random key, then 0..40 blocks in one call and block by block must give
+  // the same value (the aggregated 8- and 16-block steps against the single-block step).
+  const Bytes h = Random(16), data = Random(16 * 40);
+  internal::GhashKey key;
+  ops_->ghash_init(h.data(), &key);
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::uint8_t y1[16] = {0}, y2[16] = {0};
+    ops_->ghash_update(key, y1, data.data(), n);
+    for (std::size_t i = 0; i < n; ++i) ops_->ghash_update(key, y2, data.data() + 16 * i, 1);
+    ASSERT_EQ(HexEncode(ByteView(y1, 16)), HexEncode(ByteView(y2, 16))) << n;
+  }
+}
+
+// req: CC-FCS
+TEST(Sm4Dispatch, TheOverrideSelectsThePathAndAutoTheBestConstantTimeOne) {
   SetSm4ImplForTesting(Sm4Impl::kReference);
-  EXPECT_FALSE(internal::Sm4UseFast());
-  SetSm4ImplForTesting(Sm4Impl::kFast);
-  EXPECT_TRUE(internal::Sm4UseFast());
+  EXPECT_EQ(internal::Sm4ActiveImpl(), Sm4Impl::kReference);
+  EXPECT_EQ(internal::Sm4ActiveOps(), nullptr);
+  SetSm4ImplForTesting(Sm4Impl::kPortable);
+  EXPECT_EQ(internal::Sm4ActiveImpl(), Sm4Impl::kPortable);
   SetSm4ImplForTesting(Sm4Impl::kAuto);
+  // Without GMPKI_SM4_IMPL the default is the best path the CPU has, never the reference.
   const char* env = std::getenv("GMPKI_SM4_IMPL");
-  const bool reference = env != nullptr && std::string(env) == "reference";
-  EXPECT_EQ(internal::Sm4UseFast(), !reference);
+  const Sm4Impl best = internal::Sm4ImplSupported(Sm4Impl::kAvx512Gfni) ? Sm4Impl::kAvx512Gfni
+                       : internal::Sm4ImplSupported(Sm4Impl::kAesniAvx2) ? Sm4Impl::kAesniAvx2
+                                                                         : Sm4Impl::kPortable;
+  if (env == nullptr) {
+    EXPECT_EQ(internal::Sm4ActiveImpl(), best);
+  }
+  EXPECT_NE(internal::Sm4ActiveImpl(), Sm4Impl::kReference);
+  ASSERT_NE(internal::Sm4ActiveOps(), nullptr);
+  EXPECT_EQ(internal::Sm4ActiveOps()->impl, internal::Sm4ActiveImpl());
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // SM4-GCM: NIST SP 800-38D over the SM4 block, as RFC 8998 section 3.1 specifies it (OpenSSL 3.0
-// has no SM4-GCM). This file checks the parameters and holds the reference path; on CPUs with
-// AVX-512 and GFNI the work goes to sm4_gcm_fast.cc (see sm4_fast.h). Here GHASH is computed bit
-// by bit with masks instead of table look-ups so that neither H nor the data steer branches or
-// memory addresses (SP 800-38D 6.3, Algorithm 1).
+// has no SM4-GCM). This file checks the parameters and dispatches to sm4_gcm_fast.cc over the
+// constant-time path of sm4_fast.h. It also holds the reference path (OpenSSL's table-based SM4
+// block, GHASH bit by bit with masks as in SP 800-38D 6.3, Algorithm 1), which only tests select
+// (Sm4Impl::kReference) to compare the other paths with.
 #include <algorithm>
 #include <cstring>
 
@@ -180,7 +180,9 @@ Result<Bytes> Sm4GcmSeal(ByteView key, ByteView iv, ByteView aad, ByteView plain
     return Error(ErrorCode::kTooLarge, "SM4-GCM plaintext exceeds 2^39-256 bits");
   }
   GMPKI_RETURN_IF_ERROR(CheckKeyAndIv(key, iv));
-  if (internal::Sm4UseFast()) return internal::Sm4GcmSealFast(key, iv, aad, plaintext);
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    return internal::Sm4GcmSealWith(*ops, key, iv, aad, plaintext);
+  }
   GMPKI_ASSIGN_OR_RETURN(auto s, Setup(key, iv));
   Bytes out(plaintext.size() + kSm4GcmTagSize);
   std::uint8_t icb[16];
@@ -201,7 +203,9 @@ Result<Bytes> Sm4GcmOpen(ByteView key, ByteView iv, ByteView aad, ByteView ciphe
     return Error(ErrorCode::kTooLarge, "SM4-GCM ciphertext exceeds 2^39-256 bits");
   }
   GMPKI_RETURN_IF_ERROR(CheckKeyAndIv(key, iv));
-  if (internal::Sm4UseFast()) return internal::Sm4GcmOpenFast(key, iv, aad, ciphertext_and_tag);
+  if (const internal::Sm4Ops* ops = internal::Sm4ActiveOps()) {
+    return internal::Sm4GcmOpenWith(*ops, key, iv, aad, ciphertext_and_tag);
+  }
   GMPKI_ASSIGN_OR_RETURN(auto s, Setup(key, iv));
   const ByteView ct = ciphertext_and_tag.first(ct_len);
   std::uint8_t expected[16];

@@ -1,6 +1,6 @@
-// SM4-GCM (NIST SP 800-38D; RFC 8998 section 3.1) on the fast path of sm4_fast.cc. The message
-// is processed in chunks that stay in the L1 cache: each chunk is encrypted in CTR mode and then
-// hashed, so the data is read from memory once.
+// SM4-GCM (NIST SP 800-38D; RFC 8998 section 3.1) over one of the constant-time SM4 paths
+// (sm4_fast.h). The message is processed in chunks that stay in the L1 cache: each chunk is
+// encrypted in CTR mode and then hashed, so the data is read from memory once.
 #include <algorithm>
 #include <cstring>
 
@@ -19,31 +19,44 @@ void StoreBe64(std::uint8_t* p, std::uint64_t v) {
   }
 }
 
+// SP 800-38D 6.2: the increment is modulo 2^32 and leaves the left 96 bits alone. Without a
+// branch: with an IV other than 96 bits, J0 = GHASH_H(IV ...) depends on H, which is secret.
 void Inc32(std::uint8_t* block) {
-  // SP 800-38D 6.2: the increment is modulo 2^32 and leaves the left 96 bits alone.
-  for (int i = 15; i >= 12; --i) {
-    if (++block[i] != 0) break;
-  }
+  std::uint32_t c = (std::uint32_t{block[12]} << 24) | (std::uint32_t{block[13]} << 16) |
+                    (std::uint32_t{block[14]} << 8) | block[15];
+  ++c;
+  block[12] = static_cast<std::uint8_t>(c >> 24);
+  block[13] = static_cast<std::uint8_t>(c >> 16);
+  block[14] = static_cast<std::uint8_t>(c >> 8);
+  block[15] = static_cast<std::uint8_t>(c);
 }
 
 // The per-message state; everything in it is secret or derived from the key.
 struct FastGcm {
+  explicit FastGcm(const Sm4Ops& o) : ops(&o) {}
+  const Sm4Ops* ops;
   Sm4RoundKeys rk;
-  GhashFastKey hkey;
+  GhashKey hkey;
   std::uint8_t j0[16];
   std::uint8_t tag_mask[16];  // CIPH_K(J0)
   std::uint8_t y[16];         // the running GHASH value
-  ~FastGcm() { SecureZero(this, sizeof(*this)); }
+  ~FastGcm() {
+    SecureZero(&rk, sizeof(rk));
+    SecureZero(&hkey, sizeof(hkey));
+    SecureZero(j0, sizeof(j0));
+    SecureZero(tag_mask, sizeof(tag_mask));
+    SecureZero(y, sizeof(y));
+  }
 };
 
 // Absorbs `data`, zero-padded to a whole number of blocks.
 void GhashPadded(FastGcm& g, const std::uint8_t* data, std::size_t len) {
-  GhashFastUpdate(g.hkey, g.y, data, len / 16);
+  g.ops->ghash_update(g.hkey, g.y, data, len / 16);
   const std::size_t rest = len % 16;
   if (rest != 0) {
     std::uint8_t last[16] = {0};
     std::memcpy(last, data + len - rest, rest);
-    GhashFastUpdate(g.hkey, g.y, last, 1);
+    g.ops->ghash_update(g.hkey, g.y, last, 1);
     SecureZero(last, sizeof(last));
   }
 }
@@ -52,11 +65,11 @@ void GhashLengths(FastGcm& g, std::uint64_t a_bytes, std::uint64_t c_bytes) {
   std::uint8_t block[16];
   StoreBe64(block, a_bytes * 8);
   StoreBe64(block + 8, c_bytes * 8);
-  GhashFastUpdate(g.hkey, g.y, block, 1);
+  g.ops->ghash_update(g.hkey, g.y, block, 1);
 }
 
 void Setup(FastGcm& g, ByteView key, ByteView iv) {
-  Sm4FastExpandKey(key.data(), &g.rk);
+  g.ops->expand_key(key.data(), &g.rk);
   std::memset(g.y, 0, sizeof(g.y));
   std::uint8_t blocks[32] = {0};  // 0^128 (for H) and, with a 96-bit IV, J0
   if (iv.size() == kSm4GcmIvSize) {
@@ -65,18 +78,18 @@ void Setup(FastGcm& g, ByteView key, ByteView iv) {
     g.j0[12] = g.j0[13] = g.j0[14] = 0;
     g.j0[15] = 1;
     std::memcpy(blocks + 16, g.j0, 16);
-    Sm4FastEncryptBlocks(g.rk, blocks, blocks, 2);
-    GhashFastInit(blocks, &g.hkey);
+    g.ops->encrypt_blocks(g.rk, blocks, blocks, 2);
+    g.ops->ghash_init(blocks, &g.hkey);
     std::memcpy(g.tag_mask, blocks + 16, 16);
   } else {
     // Otherwise J0 = GHASH_H(IV || 0^(s+64) || [len(IV)]_64).
-    Sm4FastEncryptBlocks(g.rk, blocks, blocks, 1);
-    GhashFastInit(blocks, &g.hkey);
+    g.ops->encrypt_blocks(g.rk, blocks, blocks, 1);
+    g.ops->ghash_init(blocks, &g.hkey);
     GhashPadded(g, iv.data(), iv.size());
     GhashLengths(g, 0, iv.size());
     std::memcpy(g.j0, g.y, 16);
     std::memset(g.y, 0, sizeof(g.y));
-    Sm4FastEncryptBlocks(g.rk, g.j0, g.tag_mask, 1);
+    g.ops->encrypt_blocks(g.rk, g.j0, g.tag_mask, 1);
   }
   SecureZero(blocks, sizeof(blocks));
 }
@@ -89,8 +102,9 @@ void FinishTag(FastGcm& g, std::uint64_t aad_len, std::uint64_t ct_len, std::uin
 
 }  // namespace
 
-Result<Bytes> Sm4GcmSealFast(ByteView key, ByteView iv, ByteView aad, ByteView plaintext) {
-  FastGcm g;
+Result<Bytes> Sm4GcmSealWith(const Sm4Ops& ops, ByteView key, ByteView iv, ByteView aad,
+                             ByteView plaintext) {
+  FastGcm g(ops);
   Setup(g, key, iv);
   GhashPadded(g, aad.data(), aad.size());
   Bytes out(plaintext.size() + kSm4GcmTagSize);
@@ -99,17 +113,17 @@ Result<Bytes> Sm4GcmSealFast(ByteView key, ByteView iv, ByteView aad, ByteView p
   Inc32(ctr);
   for (std::size_t done = 0; done < plaintext.size(); done += kChunk) {
     const std::size_t n = std::min(kChunk, plaintext.size() - done);
-    Sm4FastCtr32(g.rk, ctr, plaintext.data() + done, out.data() + done, n);
+    g.ops->ctr32(g.rk, ctr, plaintext.data() + done, out.data() + done, n);
     GhashPadded(g, out.data() + done, n);  // only the last chunk can be partial
   }
   FinishTag(g, aad.size(), plaintext.size(), out.data() + plaintext.size());
   return out;
 }
 
-Result<Bytes> Sm4GcmOpenFast(ByteView key, ByteView iv, ByteView aad,
+Result<Bytes> Sm4GcmOpenWith(const Sm4Ops& ops, ByteView key, ByteView iv, ByteView aad,
                              ByteView ciphertext_and_tag) {
   const std::size_t ct_len = ciphertext_and_tag.size() - kSm4GcmTagSize;
-  FastGcm g;
+  FastGcm g(ops);
   Setup(g, key, iv);
   GhashPadded(g, aad.data(), aad.size());
   GhashPadded(g, ciphertext_and_tag.data(), ct_len);
@@ -124,7 +138,7 @@ Result<Bytes> Sm4GcmOpenFast(ByteView key, ByteView iv, ByteView aad,
   std::uint8_t ctr[16];
   std::memcpy(ctr, g.j0, 16);
   Inc32(ctr);
-  Sm4FastCtr32(g.rk, ctr, ciphertext_and_tag.data(), out.data(), ct_len);
+  g.ops->ctr32(g.rk, ctr, ciphertext_and_tag.data(), out.data(), ct_len);
   return out;
 }
 

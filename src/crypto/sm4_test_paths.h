@@ -1,5 +1,6 @@
-// Test-only: runs a test suite once on the reference SM4 path and once on the fast path, so that
-// every known-answer vector checks both (the fast run is skipped on CPUs without AVX-512/GFNI).
+// Test-only: runs a test suite once per SM4 path (sm4_fast.h): the reference and each
+// constant-time path, so that every known-answer vector checks all of them. A path the CPU
+// cannot run is skipped.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,25 +14,40 @@ namespace gmpki::crypto::testing {
 class Sm4PathTest : public ::testing::TestWithParam<internal::Sm4Impl> {
  protected:
   void SetUp() override {
-    if (GetParam() == internal::Sm4Impl::kFast && !internal::Sm4FastSupported()) {
-      GTEST_SKIP() << "CPU lacks AVX-512/GFNI/(V)PCLMULQDQ";
+    if (!internal::Sm4ImplSupported(GetParam())) {
+      GTEST_SKIP() << "CPU cannot run " << internal::Sm4ImplName(GetParam());
     }
     internal::SetSm4ImplForTesting(GetParam());
-    ASSERT_EQ(internal::Sm4UseFast(), GetParam() == internal::Sm4Impl::kFast);
+    ASSERT_EQ(internal::Sm4ActiveImpl(), GetParam());
   }
   void TearDown() override { internal::SetSm4ImplForTesting(internal::Sm4Impl::kAuto); }
-  bool fast() const { return GetParam() == internal::Sm4Impl::kFast; }
+  // The operations of the path under test; nullptr for the reference.
+  const internal::Sm4Ops* ops() const { return internal::Sm4OpsFor(GetParam()); }
 };
 
 inline std::string Sm4PathName(const ::testing::TestParamInfo<internal::Sm4Impl>& info) {
-  return info.param == internal::Sm4Impl::kFast ? "Fast" : "Reference";
+  switch (info.param) {
+    case internal::Sm4Impl::kReference:
+      return "Reference";
+    case internal::Sm4Impl::kAvx512Gfni:
+      return "Avx512Gfni";
+    case internal::Sm4Impl::kAesniAvx2:
+      return "AesniAvx2";
+    case internal::Sm4Impl::kPortable:
+      return "Portable";
+    case internal::Sm4Impl::kAuto:
+      break;
+  }
+  return "Auto";
 }
 
 }  // namespace gmpki::crypto::testing
 
-// Instantiates `suite` (a subclass of Sm4PathTest) on both paths.
-#define GMPKI_SM4_ON_BOTH_PATHS(suite)                                                 \
-  INSTANTIATE_TEST_SUITE_P(Paths, suite,                                               \
+// Instantiates `suite` (a subclass of Sm4PathTest) on every path.
+#define GMPKI_SM4_ON_EVERY_PATH(suite)                                                      \
+  INSTANTIATE_TEST_SUITE_P(Paths, suite,                                                    \
                            ::testing::Values(::gmpki::crypto::internal::Sm4Impl::kReference, \
-                                             ::gmpki::crypto::internal::Sm4Impl::kFast),     \
+                                             ::gmpki::crypto::internal::Sm4Impl::kAvx512Gfni, \
+                                             ::gmpki::crypto::internal::Sm4Impl::kAesniAvx2,  \
+                                             ::gmpki::crypto::internal::Sm4Impl::kPortable),  \
                            ::gmpki::crypto::testing::Sm4PathName)

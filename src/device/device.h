@@ -38,6 +38,44 @@ struct DeviceInfo {
   std::uint32_t key_count = 0;
 };
 
+// Key management centre operations (issue #5; LD/T 02.1-2022 7.3.2, the dual-certificate
+// system): encryption key pairs are generated in the device, leave it only sealed under a
+// device key-encryption key (for the KM's escrow store) or enveloped to a recipient (the
+// subscriber's signing key, a judicial authority's key).
+
+// An SM2 key pair whose private key is sealed by the device. wrapped_private (PERSISTENT, kept
+// by the KM store) is 0x01 || nonce(12) || SM4-GCM(KEK, nonce, AAD, d)(32) || tag(16), 61 bytes;
+// AAD = "gmpki-wrapped-key-v1" || kek_context || public point (04 || X || Y), so a blob opens
+// only under its own context and with its own public key.
+struct WrappedKeyPair {
+  crypto::Sm2PublicKey public_key;
+  Bytes wrapped_private;
+};
+
+// PERSISTENT (may be stored with an envelope and seen by clients): never renumber.
+enum class EnvelopeForm : std::uint8_t {
+  // GM/T 0016 SKF ENVELOPEDKEYBLOB.cbEncryptedPriKey: SM4-ECB, no padding, of the 64-byte
+  // ECCPRIVATEKEYBLOB.PrivateKey field (32 zero bytes || d); its last 32 bytes are also
+  // SM4-ECB(d), the GB/T 35276 SM2EnvelopedKey.sm2EncryptedPrivateKey form.
+  kSm4Ecb64 = 1,
+  // GB/T 35275 EnvelopedData content: SM4-CBC with PKCS#7 padding and a random 16-byte IV of
+  // the DER ECPrivateKey (RFC 5915: version 1, the 32-byte d, parameters = the SM2 curve OID
+  // 1.2.156.10197.1.301, publicKey = 04 || X || Y).
+  kSm4CbcDer = 2,
+};
+
+// The parts of a digital envelope of one private key; the caller (the KM service) builds the
+// ASN.1 container (SM2EnvelopedKey, EnvelopedData, ENVELOPEDKEYBLOB) around them.
+struct KeyEnvelopeParts {
+  Bytes encrypted_cek;  // the random 16-byte SM4 key, SM2-encrypted to the recipient (GM/T 0009
+                        // SM2Cipher DER, C1C3C2)
+  Bytes iv;             // empty for kSm4Ecb64
+  Bytes ciphertext;
+};
+
+// Most key pairs one GenerateWrappedKeyPairs call makes.
+inline constexpr std::size_t kMaxWrappedKeyPairsPerCall = 65536;
+
 class Session {
  public:
   virtual ~Session() = default;
@@ -71,6 +109,30 @@ class Session {
   // such as the TLS private keys (OpenSSL 3.0 cannot do TLS with SM2). Same context, same key;
   // `length` 16..64. The master key itself is never returned.
   virtual Result<SecretBytes> DeriveWrappingKey(std::string_view context, std::size_t length) = 0;
+
+  // Generates `count` SM2 key pairs inside the device (crypto::Sm2GenerateKeyPairs, batched)
+  // and returns each private key sealed (WrappedKeyPair) under a key-encryption key derived
+  // inside the device for `kek_context`. That KEK is separated from DeriveWrappingKey's keys
+  // (no context of DeriveWrappingKey returns it), so the clear private key never leaves the
+  // device. count 0 gives an empty vector; kInvalidArgument for an empty context or a count
+  // above kMaxWrappedKeyPairsPerCall.
+  virtual Result<std::vector<WrappedKeyPair>> GenerateWrappedKeyPairs(std::string_view kek_context,
+                                                                       std::size_t count) = 0;
+
+  // Unseals `wrapped_private` inside the device and envelopes the private key to `recipient`
+  // (like SDF_ExchangeDigitEnvelopeBaseOnECC): a fresh random 16-byte CEK per call,
+  // SM2-encrypted to `recipient`, and the key encrypted under it in `form`. Every clear copy
+  // of d, of the encoded key and of the CEK is zeroised before return.
+  // kInvalidArgument when `recipient` or `public_key` is not a valid SM2 public key or `form`
+  // is unknown; kMalformedInput when the blob is not 61 bytes of format 0x01;
+  // kIntegrityFailure when the blob does not open under this device, this context and
+  // `public_key` (tampered, another device or context, another key's public key) or its d does
+  // not give `public_key`.
+  virtual Result<KeyEnvelopeParts> EnvelopeWrappedKey(std::string_view kek_context,
+                                                      ByteView wrapped_private,
+                                                      const crypto::Sm2PublicKey& public_key,
+                                                      const crypto::Sm2PublicKey& recipient,
+                                                      EnvelopeForm form) = 0;
 };
 
 class CryptoDevice {

@@ -344,6 +344,20 @@ class SoftSession final : public Session {
     return out;
   }
 
+  Result<std::vector<WrappedKeyPair>> GenerateWrappedKeyPairs(std::string_view kek_context,
+                                                               std::size_t count) override {
+    return internal::GenerateWrappedKeyPairs(impl_->master_key, kek_context, count);
+  }
+
+  Result<KeyEnvelopeParts> EnvelopeWrappedKey(std::string_view kek_context,
+                                              ByteView wrapped_private,
+                                              const crypto::Sm2PublicKey& public_key,
+                                              const crypto::Sm2PublicKey& recipient,
+                                              EnvelopeForm form) override {
+    return internal::EnvelopeWrappedKey(impl_->master_key, kek_context, wrapped_private,
+                                        public_key, recipient, form);
+  }
+
  private:
   std::shared_ptr<SoftDevice::Impl> impl_;
 };

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
+#include <vector>
 
 #include "device/key_file.h"
 #include "device/soft_device.h"
@@ -27,6 +29,22 @@ struct SoftDevice::Impl {
   // The key at `index`, or nullptr.
   std::shared_ptr<const internal::StoredKey> Find(std::uint32_t index);
 };
+
+namespace internal {
+
+// The soft device's key-management-centre operations (device.h Session::
+// GenerateWrappedKeyPairs / EnvelopeWrappedKey), over the device master key; soft_device_km.cc.
+Result<std::vector<WrappedKeyPair>> GenerateWrappedKeyPairs(const SecretBytes& master_key,
+                                                            std::string_view kek_context,
+                                                            std::size_t count);
+Result<KeyEnvelopeParts> EnvelopeWrappedKey(const SecretBytes& master_key,
+                                            std::string_view kek_context,
+                                            ByteView wrapped_private,
+                                            const crypto::Sm2PublicKey& public_key,
+                                            const crypto::Sm2PublicKey& recipient,
+                                            EnvelopeForm form);
+
+}  // namespace internal
 
 // TEST ONLY. The soft device deliberately has no call that exports a private key; this peer
 // exists so that a test can check the key file never holds a scalar in clear. Its definition

@@ -10,6 +10,7 @@
 #include "crypto/random.h"
 #include "services/ca/ca_routes.h"
 #include "services/ca/ra_routes.h"
+#include "services/km/km_routes.h"
 #include "services/node/node.h"
 #include "services/ra/ra_routes.h"
 #include "services/ra_batch/batch_routes.h"
@@ -50,6 +51,9 @@ TEST(OpenApiTest, EveryOperatorRouteIsDocumented) {
   ASSERT_TRUE(pii.ok());
   ra_batch::BatchService batches((*n)->db(), **pii, clock, ra_batch::BatchSettings{});
   ASSERT_TRUE(ra_batch::AddBatchRoutes(api, ra_batch::BatchApiDeps{&batches, &(*n)->operators(), {}}).ok());
+  // The KM's routes (a KM node mounts them; here only their patterns are listed).
+  km::KmService km((*n)->db(), (*n)->device(), clock, km::KmSettings{});
+  ASSERT_TRUE(km::AddKmRoutes(api, km, (*n)->operators()).ok());
 
   std::ifstream in(std::string(GMPKI_SOURCE_DIR) + "/docs/openapi.json");
   auto doc = nlohmann::json::parse(in, nullptr, false);

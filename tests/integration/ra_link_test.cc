@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +36,50 @@ Bytes NewCsr(const std::string& cn) {
   auto key = std::make_shared<crypto::Sm2PrivateKey>(std::move(kp->private_key));
   return *x509::BuildCsr(*x509::Name::Parse("C=CN,O=MOHRSS,CN=" + cn), x509::MakeSoftwareSigner(key, kp->public_key));
 }
+
+// A stand-in key management centre for the link test: real SM2 key pairs, placeholder envelope
+// bytes (the KM's own tests and services/ra's dual-certificate tests open real envelopes).
+// What matters here is that every field crosses the RA link unchanged.
+class FakeKm final : public ca::KmGateway {
+ public:
+  Result<ca::KmKeyDelivery> ApplyKey(const std::string& request_id, ByteView,
+                                     std::int64_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++applied;
+    auto it = by_request_.find(request_id);
+    if (it == by_request_.end()) {
+      GMPKI_ASSIGN_OR_RETURN(auto kp, crypto::Sm2GenerateKeyPair());
+      std::string id = "key-" + std::to_string(keys_.size() + 1);
+      keys_.emplace(id, kp.public_key);
+      it = by_request_.emplace(request_id, id).first;
+    }
+    return Delivery(it->second, "apply");
+  }
+  Status BindCertificate(const std::string& key_id, const std::string& cert_ref) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    bound_[cert_ref] = key_id;
+    return OkStatus();
+  }
+  Status RevokeKey(const std::string&, const std::string&) override { return OkStatus(); }
+  Result<ca::KmKeyDelivery> RestoreKey(const std::string& request_id, const std::string& cert_ref,
+                                       ByteView) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++restored;
+    auto it = bound_.find(cert_ref);
+    if (it == bound_.end()) return Error(ErrorCode::kNotFound, "no key for " + cert_ref);
+    return Delivery(it->second, "restore:" + request_id);
+  }
+  ca::KmKeyDelivery Delivery(const std::string& key_id, const std::string& tag) const {
+    return {key_id, keys_.at(key_id), ToBytes("skf:" + key_id + ":" + tag),
+            ToBytes("35276:" + key_id + ":" + tag), ToBytes("0010:" + key_id + ":" + tag)};
+  }
+  int applied = 0, restored = 0;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, crypto::Sm2PublicKey> keys_;
+  std::map<std::string, std::string> by_request_, bound_;
+};
 
 class RaLinkTest : public ::testing::Test {
  protected:
@@ -88,6 +134,7 @@ class RaLinkTest : public ::testing::Test {
     gw_ = *g;
   }
   void TearDown() override {
+    if (ca_) ca_->ca().SetKmGateway(nullptr);
     server_.reset();
     ra_.reset();
     ca_.reset();
@@ -252,6 +299,81 @@ TEST_F(RaLinkTest, AuthorisationSuspensionAndForgedRequestsAreRefused) {
   // A revoked RA signing certificate signs nothing.
   ASSERT_TRUE(ca_->ca().Revoke(kOp, ra_rec.sign_ca, ra_rec.sign_serial, x509::RevocationReason::kKeyCompromise).ok());
   EXPECT_EQ(gw_->Issue("x-9", Request("C")).error().code(), ErrorCode::kFailedPrecondition);
+}
+
+// req: KM-03
+// req: KM-06
+// req: CA-01
+TEST_F(RaLinkTest, DualCertificatesAndKeyRecoveryOverTheLink) {
+  FakeKm km;
+  ca_->ca().SetKmGateway(&km);
+  auto sign = gw_->Issue("gd-s1", Request("Li Lei"));
+  ASSERT_TRUE(sign.ok()) << sign.error().ToString();
+  ca::EncryptionIssueRequest enc_req{"ministry-ca", sign->record.serial_hex, "personal-enc", 365,
+                                     "", ""};
+  // Authorised for personal-sign only: the encryption profile is refused before the KM is asked.
+  std::int64_t certs = CaCount("SELECT COUNT(*) FROM certificates");
+  EXPECT_EQ(gw_->IssueEncryption("gd-e1", enc_req).error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(km.applied, 0);
+  ASSERT_TRUE(ca_->ra_trust()
+                  .Authorise(kSec, "gd-ra", {"ministry-ca"}, {"personal-sign", "personal-enc"})
+                  .ok());
+  auto dual = gw_->IssueEncryption("gd-e1", enc_req);
+  ASSERT_TRUE(dual.ok()) << dual.error().ToString();
+  EXPECT_EQ(dual->certificate.record.profile, "personal-enc");
+  EXPECT_EQ(dual->certificate.record.requested_by, "ra:gd-ra");
+  EXPECT_EQ(dual->certificate.record.subject, sign->record.subject);
+  EXPECT_EQ(CaCount("SELECT COUNT(*) FROM certificates"), certs + 1);
+  // Every field of the KM's delivery arrives as the KM made it, and the certificate certifies
+  // the delivered public key.
+  auto expected = km.Delivery(dual->delivery.key_id, "apply");
+  EXPECT_EQ(dual->delivery.enc_public_key, expected.enc_public_key);
+  EXPECT_EQ(dual->delivery.skf_blob, expected.skf_blob);
+  EXPECT_EQ(dual->delivery.sm2_enveloped_key, expected.sm2_enveloped_key);
+  EXPECT_EQ(dual->delivery.enveloped_data, expected.enveloped_data);
+  EXPECT_EQ(x509::Certificate::FromDer(dual->certificate.record.der)->public_key(),
+            expected.enc_public_key);
+  EXPECT_EQ(x509::PemDecode(dual->certificate.pem, x509::kPemCertificate).value(),
+            dual->certificate.record.der);
+  // A resubmission (lost answer): the same certificate and key, nothing new.
+  auto again = gw_->IssueEncryption("gd-e1", enc_req);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->certificate.record.serial_hex, dual->certificate.record.serial_hex);
+  EXPECT_EQ(again->delivery.key_id, dual->delivery.key_id);
+  EXPECT_EQ(CaCount("SELECT COUNT(*) FROM certificates"), certs + 1);
+
+  // Recovery to a new carrier of the same subject.
+  auto sign2 = gw_->Issue("gd-s2", Request("Li Lei"));
+  ASSERT_TRUE(sign2.ok());
+  auto rec = gw_->RecoverEncryptionKey("gd-r1", "ministry-ca", dual->certificate.record.serial_hex,
+                                       sign2->record.serial_hex);
+  ASSERT_TRUE(rec.ok()) << rec.error().ToString();
+  EXPECT_EQ(rec->key_id, dual->delivery.key_id);
+  // The KM request ID the CA derives: "<ca>:" + the request key "ra:<ra>:<request-id>".
+  EXPECT_EQ(rec->skf_blob,
+            km.Delivery(dual->delivery.key_id, "restore:ministry-ca:ra:gd-ra:gd-r1").skf_blob);
+  // Another subject's carrier: the CA refuses, and the refusal crosses the link with its code.
+  auto other = gw_->Issue("gd-s3", Request("Han Meimei"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(gw_->RecoverEncryptionKey("gd-r2", "ministry-ca", dual->certificate.record.serial_hex,
+                                      other->record.serial_hex)
+                .error()
+                .code(),
+            ErrorCode::kPolicyViolation);
+  // Without the encryption profile the RA may no longer recover its keys.
+  ASSERT_TRUE(ca_->ra_trust().Authorise(kSec, "gd-ra", {"ministry-ca"}, {"personal-sign"}).ok());
+  int restored = km.restored;
+  EXPECT_EQ(gw_->RecoverEncryptionKey("gd-r3", "ministry-ca", dual->certificate.record.serial_hex,
+                                      sign2->record.serial_hex)
+                .error()
+                .code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(km.restored, restored);
+  // Both operations are kept as signed evidence.
+  EXPECT_EQ(CaCount("SELECT COUNT(*) FROM ca_ra_requests WHERE ra = 'gd-ra' AND "
+                    "((request_id = 'gd-e1' AND op = 'issue-enc') OR "
+                    "(request_id = 'gd-r1' AND op = 'recover-enc-key')) AND outcome = 'success'"),
+            2);
 }
 
 // req: CA-01

@@ -4,8 +4,9 @@
 // memcheck report "Conditional jump or move depends on uninitialised value(s)" or an
 // uninitialised address, and valgrind --error-exitcode turns that into a failure.
 //
-// Covered: k*G (fixed-base comb with the vectorised table scan), affine conversion (FeInv), ScInv
-// and the signature equation s = (1 + d)^-1 (k - r d), each on the portable field code and on
+// Covered: k*G (fixed-base comb with the vectorised table scan), affine conversion (FeInv), the
+// batched affine conversion of key generation (BatchToAffineCt), ScInv and the signature
+// equation s = (1 + d)^-1 (k - r d), each on the portable field code and on
 // the MULX/ADX assembly (fp.h, mulx256.h). Not covered here: the range checks whose verdict
 // is public by design (d in [1, n-2], k in [1, n-1]) and the public-value branches of signing
 // (r = 0, r + k = n, s = 0) and of verification.
@@ -51,6 +52,26 @@ void CheckedWork(int pass) {
   ScMul(t, r, d_m);
   ScSub(t, k_m, t);
   ScMul(s, d1_inv, t);
+
+  // Batched key generation (GenerateKeyBatch): k*G for several secret scalars, then one
+  // affine conversion for all of them (BatchToAffineCt: the product of the Z's, one FeInv, the
+  // walk back).
+  constexpr int kBatch = 5;
+  std::uint8_t batch_d[kBatch][32];
+  for (int j = 0; j < kBatch; ++j) {
+    for (int i = 0; i < 32; ++i) {
+      batch_d[j][i] = static_cast<std::uint8_t>((0x3c * (j + 1)) ^ i ^ pass);
+    }
+  }
+  VALGRIND_MAKE_MEM_UNDEFINED(batch_d, sizeof(batch_d));
+  JacobianPoint batch_jac[kBatch];
+  for (int j = 0; j < kBatch; ++j) ScalarMulBase(batch_jac[j], FromBe32(batch_d[j]));
+  AffinePoint batch_pub[kBatch];
+  Fe scratch[kBatch];
+  u64 any_infinity = BatchToAffineCt(batch_pub, batch_jac, kBatch, scratch);
+  VALGRIND_MAKE_MEM_DEFINED(&any_infinity, sizeof(any_infinity));
+  VALGRIND_MAKE_MEM_DEFINED(batch_pub, sizeof(batch_pub));
+  if (any_infinity) std::printf("unexpected infinity in the batch\n");
 
   // The signature and the public key are public: declassify before using them.
   VALGRIND_MAKE_MEM_DEFINED(&s, sizeof(s));

@@ -1,6 +1,7 @@
 #include "crypto/sm2_engine/engine.h"
 
 #include <cstring>
+#include <vector>
 
 #include "crypto/der_internal.h"
 #include "crypto/random.h"
@@ -95,6 +96,64 @@ Result<PrivateKey> PrivateKey::Generate() {
     if (key.ok()) return key;
   }
   return Error(ErrorCode::kCryptoFailure, "random generator keeps producing out-of-range keys");
+}
+
+Status GenerateKeyBatch(std::span<std::uint8_t> d32_out, std::span<std::uint8_t> point65_out) {
+  const std::size_t count = d32_out.size() / 32;
+  if (d32_out.size() % 32 != 0 || point65_out.size() != 65 * count) {
+    return Error(ErrorCode::kInvalidArgument, "SM2 key batch: buffers of 32 and 65 bytes per key");
+  }
+  if (count == 0) return OkStatus();
+  GMPKI_RETURN_IF_ERROR(RandomFill(d32_out));
+  std::vector<U256> d(count);
+  std::vector<JacobianPoint> jac(count);
+  std::vector<AffinePoint> aff(count);
+  std::vector<Fe> scratch(count);
+  auto wipe = [&] {
+    Wipe(d.data(), d.size() * sizeof(U256));
+    Wipe(jac.data(), jac.size() * sizeof(JacobianPoint));
+    Wipe(scratch.data(), scratch.size() * sizeof(Fe));
+  };
+  for (std::size_t j = 0; j < count; ++j) {
+    std::uint8_t* dj = d32_out.data() + 32 * j;
+    // Rejection sampling as in PrivateKey::Generate: a candidate outside [1, n-2] (probability
+    // about 2^-32) is discarded and redrawn, so the branch says nothing about the kept scalar.
+    for (int attempt = 0;; ++attempt) {
+      d[j] = FromBe32(dj);
+      U256 d1;
+      Add4(d1, d[j], U256{{1, 0, 0, 0}});
+      const u64 ok = ScInRangeMask(d[j]) & ScInRangeMask(d1);
+      Wipe(&d1, sizeof(d1));
+      if (ok) break;
+      if (attempt + 1 == kMaxSignAttempts) {
+        wipe();
+        SecureZero(d32_out.data(), d32_out.size());
+        return Error(ErrorCode::kCryptoFailure,
+                     "random generator keeps producing out-of-range keys");
+      }
+      if (Status s = RandomFill(std::span<std::uint8_t>(dj, 32)); !s.ok()) {
+        wipe();
+        SecureZero(d32_out.data(), d32_out.size());
+        return s;
+      }
+    }
+    ScalarMulBase(jac[j], d[j]);
+  }
+  // d in [1, n-2] never gives infinity; the mask is checked anyway so that a fault cannot hand
+  // out (0, 0) as a public key.
+  const u64 any_infinity = BatchToAffineCt(aff.data(), jac.data(), count, scratch.data());
+  wipe();
+  if (any_infinity) {
+    SecureZero(d32_out.data(), d32_out.size());
+    return Error(ErrorCode::kInternal, "SM2 key batch: point at infinity");
+  }
+  for (std::size_t j = 0; j < count; ++j) {
+    std::uint8_t* q = point65_out.data() + 65 * j;
+    q[0] = 0x04;
+    FeToBytes(q + 1, aff[j].x);
+    FeToBytes(q + 33, aff[j].y);
+  }
+  return OkStatus();
 }
 
 SecretBytes PrivateKey::ToScalar() const {

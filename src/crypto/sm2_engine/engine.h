@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -73,6 +74,17 @@ class PrivateKey {
   Sc d1_inv_{};  // (1 + d)^-1 mod n
   PublicKey pub_;
 };
+
+// Batched key generation for a key management centre (issue #5). With count =
+// d32_out.size() / 32: for each j < count draws d_j uniformly in [1, n-2] (GB/T 32918.1-2016
+// 6.1) from crypto::RandomFill, writes it big-endian to d32_out[32j, 32j + 32) and d_j*G as
+// 04 || X || Y to point65_out[65j, 65j + 65). Each d_j*G is the constant-time k*G of point.h;
+// the count points are made affine together with one field inversion (BatchToAffineCt), so a
+// key costs one k*G and about six multiplications instead of a k*G and an inversion. Constant
+// time in the scalars; the temporaries holding them are wiped. kInvalidArgument unless
+// d32_out.size() is a multiple of 32 and point65_out.size() is 65 * count. No pairwise
+// consistency test here: crypto::Sm2GenerateKeyPairs (sm2.h) runs it over the batch.
+Status GenerateKeyBatch(std::span<std::uint8_t> d32_out, std::span<std::uint8_t> point65_out);
 
 // GB/T 32918.2-2016 6.1 A3..A7 on a precomputed e (32 bytes) with a fresh random k.
 Result<Signature> SignDigest(const PrivateKey& key, ByteView e32);

@@ -21,27 +21,6 @@ constexpr int kEntries = 64;  // |digit| in 1..64
 
 using BaseTable = std::array<std::array<AffinePoint, kEntries>, kWindows>;
 
-// out[j] = affine form of in[j] for finite points, with one inversion for all of them
-// (Montgomery's trick). Table construction only; public values.
-void BatchToAffine(AffinePoint* out, const JacobianPoint* in, int count) {
-  std::array<Fe, kEntries> prefix;  // prefix[j] = z_0 * ... * z_j
-  prefix[0] = in[0].z;
-  for (int j = 1; j < count; ++j) FeMul(prefix[j], prefix[j - 1], in[j].z);
-  Fe inv;
-  FeInv(inv, prefix[count - 1]);
-  for (int j = count - 1; j >= 0; --j) {
-    Fe zinv = inv, zinv2;
-    if (j > 0) {
-      FeMul(zinv, inv, prefix[j - 1]);
-      FeMul(inv, inv, in[j].z);
-    }
-    FeSqr(zinv2, zinv);
-    FeMul(out[j].x, in[j].x, zinv2);
-    FeMul(zinv2, zinv2, zinv);
-    FeMul(out[j].y, in[j].y, zinv2);
-  }
-}
-
 // table[i][j] = (j + 1) * 128^i * G, computed once at first use (152 KB, 37 inversions and
 // about 15,000 multiplications: a few milliseconds).
 const BaseTable& Table() {
@@ -52,7 +31,8 @@ const BaseTable& Table() {
     for (int i = 0; i < kWindows; ++i) {
       row[0] = base;
       for (int j = 1; j < kEntries; ++j) PointAddVartime(row[j], row[j - 1], base);
-      BatchToAffine((*t)[i].data(), row.data(), kEntries);
+      std::array<Fe, kEntries> scratch;
+      BatchToAffineCt((*t)[i].data(), row.data(), kEntries, scratch.data());
       for (int k = 0; k < kWindowBits; ++k) PointDouble(base, base);
     }
     return t;
@@ -295,6 +275,31 @@ u64 PointToAffine(AffinePoint& r, const JacobianPoint& p) {
   return IsInfinityMask(p);
 }
 
+u64 BatchToAffineCt(AffinePoint* out, const JacobianPoint* in, std::size_t count, Fe* scratch) {
+  if (count == 0) return 0;
+  // Montgomery's trick: scratch[j] = z_0 * ... * z_j; one inversion of the full product; then,
+  // walking back, inv = (z_0 ... z_j)^-1 gives z_j^-1 = inv * scratch[j-1] and the next inv as
+  // inv * z_j. 3 (count - 1) multiplications and one inversion in place of count inversions.
+  // Only j and count steer the loops; no value is branched on.
+  scratch[0] = in[0].z;
+  for (std::size_t j = 1; j < count; ++j) FeMul(scratch[j], scratch[j - 1], in[j].z);
+  const u64 any_infinity = FeIsZeroMask(scratch[count - 1]);
+  Fe inv;
+  FeInv(inv, scratch[count - 1]);  // 0 when some z is 0: every result is then (0, 0)
+  for (std::size_t j = count; j-- > 0;) {
+    Fe zinv = inv, zinv2;
+    if (j > 0) {
+      FeMul(zinv, inv, scratch[j - 1]);
+      FeMul(inv, inv, in[j].z);
+    }
+    FeSqr(zinv2, zinv);
+    FeMul(out[j].x, in[j].x, zinv2);
+    FeMul(zinv2, zinv2, zinv);
+    FeMul(out[j].y, in[j].y, zinv2);
+  }
+  return any_infinity;
+}
+
 bool IsOnCurve(const AffinePoint& a) {
   Fe lhs, rhs, t;
   FeSqr(lhs, a.y);
@@ -403,7 +408,8 @@ void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2,
   PointDouble(q2, odd_q_jac[0]);
   for (int i = 1; i < kOddQ; ++i) PointAddVartime(odd_q_jac[i], odd_q_jac[i - 1], q2);
   AffinePoint odd_q[kOddQ];
-  BatchToAffine(odd_q, odd_q_jac, kOddQ);
+  Fe scratch[kOddQ];
+  BatchToAffineCt(odd_q, odd_q_jac, kOddQ, scratch);
   const OddGTable& odd_g = OddMultiplesOfG();
 
   // Both scalars share one chain of doublings (Straus-Shamir interleaving).

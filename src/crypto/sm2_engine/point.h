@@ -7,6 +7,7 @@
 // (verification). All others run in constant time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "crypto/sm2_engine/fn.h"
@@ -48,6 +49,14 @@ void PointAddMixedVartime(JacobianPoint& r, const JacobianPoint& a, const Affine
 
 // Affine form of p; returns all-ones (and r = (0, 0)) when p is infinity. Constant time.
 u64 PointToAffine(AffinePoint& r, const JacobianPoint& p);
+
+// out[j] = the affine form of in[j] for j < count, with ONE field inversion for all of them
+// (Montgomery's simultaneous-inversion trick) and 3 (count - 1) extra multiplications; `scratch`
+// holds count elements. Constant time in the coordinates (batched key generation feeds it points
+// derived from secret scalars); only count is public. Returns all-ones when some in[j] is
+// infinity, and then every out[j] is (0, 0) (the product of the Z's is zero). out must not
+// overlap in or scratch.
+u64 BatchToAffineCt(AffinePoint* out, const JacobianPoint* in, std::size_t count, Fe* scratch);
 
 // True when (x, y) satisfies the curve equation.
 bool IsOnCurve(const AffinePoint& a);

@@ -105,6 +105,8 @@ Status AddIdentity(const Profile& p, const IdentityAttributes& id,
 
 Result<std::string> SerialArg(const std::string& s) { return NormalizeSerial(s); }
 
+}  // namespace
+
 // The GM/T 0015 identity attributes of an existing certificate, so a renewal keeps them.
 Result<IdentityAttributes> IdentityOf(const x509::Certificate& cert) {
   IdentityAttributes id;
@@ -126,8 +128,6 @@ Result<IdentityAttributes> IdentityOf(const x509::Certificate& cert) {
   GMPKI_RETURN_IF_ERROR(str(x509::oid::kTaxationNumber, id.tax_number));
   return id;
 }
-
-}  // namespace
 
 struct CaService::Prepared {
   CertRecord record;
@@ -531,7 +531,11 @@ Status CaService::ChangeStatus(const Actor& actor, const std::string& ca, const 
 
 Status CaService::Revoke(const Actor& actor, const std::string& ca, const std::string& serial,
                          x509::RevocationReason reason) {
-  return ChangeStatus(actor, ca, serial, "cert.revoke", reason);
+  GMPKI_RETURN_IF_ERROR(ChangeStatus(actor, ca, serial, "cert.revoke", reason));
+  // The revocation is durable here; the KM hears of it now or, if it is unreachable, from the
+  // server's periodic ForwardKmRevocations (the outbox row is the durable record).
+  if (km_) (void)ForwardKmRevocations();
+  return OkStatus();
 }
 Status CaService::RevokeOnce(const Actor& actor, const std::string& ca, const std::string& serial,
                              x509::RevocationReason reason) {

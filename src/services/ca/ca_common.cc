@@ -47,6 +47,9 @@ std::vector<store::Migration> CaMigrations() {
        " created_ms INTEGER NOT NULL, received_unix INTEGER NOT NULL, payload {{blob}} NOT NULL,"
        " signature {{blob}} NOT NULL, outcome TEXT NOT NULL, error TEXT NOT NULL,"
        " PRIMARY KEY (ra, request_id));"},
+      // How far each consumer of the outbox has read (the KM revocation forwarder, ca_km.cc).
+      {203, "outbox cursors",
+       "CREATE TABLE ca_outbox_cursors (consumer TEXT PRIMARY KEY, last_id INTEGER NOT NULL)"},
   };
 }
 

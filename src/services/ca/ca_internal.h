@@ -21,6 +21,9 @@ struct CaService::Loaded {
 
 Result<CaRecord> RowToCa(const store::Row& r);
 Result<CertRecord> RowToCert(const store::Row& r);
+// The GM/T 0015 identity attributes of an existing certificate (renewals keep them; an
+// encryption certificate takes them from the signing certificate it pairs with).
+Result<IdentityAttributes> IdentityOf(const x509::Certificate& cert);
 inline constexpr const char* kCaColumns =
     "name, parent, depth, kind, status, external, key_label, cert_der, subject, serial_hex, "
     "not_before, not_after";

@@ -184,6 +184,42 @@ Status AddCaApiRoutes(net::Router& router, const ApiDeps& d) {
     }));
   };
   for (const char* v : {"revoke", "hold", "release", "renew", "rekey"}) GMPKI_RETURN_IF_ERROR(status_route(v));
+  // Dual certificates (KM): the encryption certificate paired with signing certificate {serial},
+  // and subscriber key recovery of encryption certificate {serial} to a new signing certificate.
+  auto delivery_json = [](const KmKeyDelivery& d) {
+    return json{{"key_id", d.key_id},
+                {"skf_enveloped_key_blob", Base64Encode(d.skf_blob)},
+                {"sm2_enveloped_key", Base64Encode(d.sm2_enveloped_key)},
+                {"enveloped_data", Base64Encode(d.enveloped_data)}};
+  };
+  GMPKI_RETURN_IF_ERROR(router.Add("POST", "/api/v1/cas/{ca}/certificates/{serial}/encryption", Api(d, [&ca, delivery_json](auto& a, auto& r, auto& p) -> Result<HttpResponse> {
+    GMPKI_ASSIGN_OR_RETURN(auto body, Body(r));
+    GMPKI_RETURN_IF_ERROR(services::OnlyFields(body, {"profile", "validity_days", "request_key", "replaces"}));
+    EncryptionIssueRequest req;
+    req.ca = p.at("ca");
+    req.sign_serial = p.at("serial");
+    GMPKI_ASSIGN_OR_RETURN(auto profile, Opt<std::string>(body, "profile"));
+    if (!profile) return Error(ErrorCode::kInvalidArgument, "field 'profile' (an encryption profile) is required");
+    req.profile = *profile;
+    GMPKI_ASSIGN_OR_RETURN(req.validity_days, Opt<int>(body, "validity_days"));
+    GMPKI_ASSIGN_OR_RETURN(auto key, Opt<std::string>(body, "request_key"));
+    if (key) req.request_key = *key;
+    GMPKI_ASSIGN_OR_RETURN(auto replaces, Opt<std::string>(body, "replaces"));
+    if (replaces) req.replaces_serial = *replaces;
+    GMPKI_ASSIGN_OR_RETURN(auto dual, ca.IssueEncryption(a, req));
+    json j = delivery_json(dual.delivery);
+    j["certificate"] = CertJson(dual.certificate.record, true);
+    return net::JsonResponse(201, j);
+  })));
+  GMPKI_RETURN_IF_ERROR(router.Add("POST", "/api/v1/cas/{ca}/certificates/{serial}/key-recovery", Api(d, [&ca, delivery_json](auto& a, auto& r, auto& p) -> Result<HttpResponse> {
+    GMPKI_ASSIGN_OR_RETURN(auto body, Body(r));
+    GMPKI_RETURN_IF_ERROR(services::OnlyFields(body, {"sign_serial", "request_key"}));
+    GMPKI_ASSIGN_OR_RETURN(auto sign, Opt<std::string>(body, "sign_serial"));
+    if (!sign) return Error(ErrorCode::kInvalidArgument, "field 'sign_serial' (the new carrier's signing certificate) is required");
+    GMPKI_ASSIGN_OR_RETURN(auto key, Opt<std::string>(body, "request_key"));
+    GMPKI_ASSIGN_OR_RETURN(auto dl, ca.RecoverEncryptionKey(a, p.at("ca"), p.at("serial"), *sign, key.value_or("")));
+    return net::JsonResponse(200, delivery_json(dl));
+  })));
   GMPKI_RETURN_IF_ERROR(router.Add("POST", "/api/v1/cas/{ca}/crls", Api(d, [&ca](auto& a, auto& r, auto& p) -> Result<HttpResponse> {
     GMPKI_ASSIGN_OR_RETURN(auto body, Body(r));
     GMPKI_ASSIGN_OR_RETURN(auto delta, Opt<bool>(body, "delta"));

@@ -22,6 +22,7 @@
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "device/device.h"
+#include "services/ca/km_gateway.h"
 #include "services/ca/profiles.h"
 #include "services/core/roles.h"
 #include "store/group_commit.h"
@@ -121,6 +122,25 @@ struct CrlResult {
   std::string pem;
 };
 
+// Dual-certificate issuance (KM): the encryption certificate paired with a signing certificate.
+struct EncryptionIssueRequest {
+  std::string ca;
+  std::string sign_serial;  // the subscriber's good signing certificate at this CA
+  std::string profile;      // an encryption profile (personal-enc, organization-enc, device-enc)
+  std::optional<int> validity_days;
+  // As IssueRequest::request_key; empty: "enc:<sign serial>" (one encryption certificate per
+  // signing certificate unless the caller names another key).
+  std::string request_key;
+  // Re-key: the encryption certificate this one replaces; revoked (superseded) once the new one
+  // is issued, and with it its key at the KM.
+  std::string replaces_serial;
+};
+
+struct DualIssued {
+  IssuedCertificate certificate;
+  KmKeyDelivery delivery;
+};
+
 class CaService {
  public:
   CaService(store::Database& db, device::CryptoDevice& device, const Clock& clock,
@@ -191,6 +211,23 @@ class CaService {
   Result<Bytes> Export(const services::Actor& actor, const std::string& ca,
                        const std::string& serial_hex, bool chain, ExportFormat format);
 
+  // --- dual certificates (KM) ---
+  // The KM this CA asks for encryption key pairs; not owned, must outlive the service. Without
+  // one, encryption profiles are refused (kFailedPrecondition).
+  void SetKmGateway(KmGateway* km) { km_ = km; }
+  Result<DualIssued> IssueEncryption(const services::Actor& actor, const EncryptionIssueRequest& request);
+  // Subscriber key recovery (after the RA's identity checks): the key of the good encryption
+  // certificate `enc_serial`, enveloped to the good signing certificate `sign_serial` of the
+  // same subject (the new carrier). Permission kCertIssue; audited.
+  Result<KmKeyDelivery> RecoverEncryptionKey(const services::Actor& actor, const std::string& ca,
+                                             const std::string& enc_serial,
+                                             const std::string& sign_serial,
+                                             const std::string& request_key);
+  // Tells the KM about revoked encryption certificates, from the outbox (at least once, in
+  // order; the KM treats repeats as done). Revocations call it at once; the server also runs
+  // it periodically so a KM that was down catches up. Returns how many were forwarded.
+  Result<std::size_t> ForwardKmRevocations();
+
   // --- CRLs (Permission kCrlIssue) ---
   // A full CRL, or a delta CRL against the latest full CRL (kFailedPrecondition if none).
   // CRL numbers are shared by full and delta CRLs of a CA and strictly increase.
@@ -241,6 +278,8 @@ class CaService {
   CaSettings settings_;
   // Issuance commits in groups: one durable commit for many concurrent certificates.
   store::GroupCommitter committer_;
+  KmGateway* km_ = nullptr;
+  std::mutex km_forward_mu_;
   std::mutex cache_mu_;
   std::map<std::string, std::shared_ptr<const x509::Certificate>> ca_cert_cache_;
 };

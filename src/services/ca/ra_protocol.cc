@@ -1,5 +1,7 @@
 #include "services/ca/ra_protocol.h"
 
+#include "x509/pem.h"
+
 namespace gmpki::ca::ralink {
 namespace {
 using nlohmann::json;
@@ -128,6 +130,70 @@ Result<CertRecord> CertRecordFromJson(const json& j) {
     GMPKI_ASSIGN_OR_RETURN(c.revoked_unix, Get<std::int64_t>(j, "revoked"));
   }
   return c;
+}
+
+json EncryptionIssueRequestToJson(const EncryptionIssueRequest& r) {
+  json j{{"ca", r.ca}, {"sign_serial", r.sign_serial}, {"profile", r.profile}};
+  if (r.validity_days) j["validity_days"] = *r.validity_days;
+  if (!r.replaces_serial.empty()) j["replaces_serial"] = r.replaces_serial;
+  return j;
+}
+
+Result<EncryptionIssueRequest> EncryptionIssueRequestFromJson(const json& j) {
+  if (!j.is_object()) return Error(ErrorCode::kMalformedInput, "issue-enc arguments must be an object");
+  EncryptionIssueRequest r;
+  GMPKI_ASSIGN_OR_RETURN(r.ca, Get<std::string>(j, "ca"));
+  GMPKI_ASSIGN_OR_RETURN(r.sign_serial, Get<std::string>(j, "sign_serial"));
+  GMPKI_ASSIGN_OR_RETURN(r.profile, Get<std::string>(j, "profile"));
+  if (j.contains("validity_days")) {
+    GMPKI_ASSIGN_OR_RETURN(int d, Get<int>(j, "validity_days"));
+    r.validity_days = d;
+  }
+  GMPKI_ASSIGN_OR_RETURN(auto replaces, GetOpt(j, "replaces_serial"));
+  r.replaces_serial = replaces.value_or("");
+  return r;
+}
+
+json KmKeyDeliveryToJson(const KmKeyDelivery& d) {
+  return json{{"key_id", d.key_id},
+              {"enc_public_key", HexEncode(d.enc_public_key.point())},
+              {"skf_blob", Base64Encode(d.skf_blob)},
+              {"sm2_enveloped_key", Base64Encode(d.sm2_enveloped_key)},
+              {"enveloped_data", Base64Encode(d.enveloped_data)}};
+}
+
+Result<KmKeyDelivery> KmKeyDeliveryFromJson(const json& j) {
+  if (!j.is_object()) return Error(ErrorCode::kMalformedInput, "key delivery must be an object");
+  KmKeyDelivery d;
+  GMPKI_ASSIGN_OR_RETURN(d.key_id, Get<std::string>(j, "key_id"));
+  GMPKI_ASSIGN_OR_RETURN(auto point_hex, Get<std::string>(j, "enc_public_key"));
+  auto point = HexDecode(point_hex);
+  if (!point.ok()) return Error(ErrorCode::kMalformedInput, "field 'enc_public_key' is not hex");
+  GMPKI_ASSIGN_OR_RETURN(d.enc_public_key, crypto::Sm2PublicKey::FromPoint(*point));
+  for (auto [key, out] : {std::pair{"skf_blob", &d.skf_blob}, {"sm2_enveloped_key", &d.sm2_enveloped_key},
+                          {"enveloped_data", &d.enveloped_data}}) {
+    GMPKI_ASSIGN_OR_RETURN(auto b64, Get<std::string>(j, key));
+    auto bytes = Base64Decode(b64);
+    if (!bytes.ok()) return Error(ErrorCode::kMalformedInput, std::string("field '") + key + "' is not base64");
+    *out = std::move(*bytes);
+  }
+  return d;
+}
+
+json DualIssuedToJson(const DualIssued& d) {
+  return json{{"certificate", CertRecordToJson(d.certificate.record)},
+              {"delivery", KmKeyDeliveryToJson(d.delivery)}};
+}
+
+Result<DualIssued> DualIssuedFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("certificate") || !j.contains("delivery")) {
+    return Error(ErrorCode::kMalformedInput, "issue-enc answer needs 'certificate' and 'delivery'");
+  }
+  DualIssued out;
+  GMPKI_ASSIGN_OR_RETURN(out.certificate.record, CertRecordFromJson(j["certificate"]));
+  out.certificate.pem = x509::PemEncode(x509::kPemCertificate, out.certificate.record.der);
+  GMPKI_ASSIGN_OR_RETURN(out.delivery, KmKeyDeliveryFromJson(j["delivery"]));
+  return out;
 }
 
 json ErrorToJson(const Error& e) {

@@ -302,6 +302,38 @@ Result<json> RaTrust::Execute(const RaSystem& ra, const std::string& op, const s
     GMPKI_RETURN_IF_ERROR(ca_.RevokeOnce(actor, ca, serial, reason));
     return json{{"result", json{{"revoked", true}}}};
   }
+  if (op == "issue-enc") {
+    // Dual certificates (LD/T 02.1 §7.3.2): the same authorisation as "issue" for the
+    // encryption profile, and the signing certificate it pairs with must be of a profile this RA
+    // may request, so an RA cannot obtain keys for subscribers of other registration systems'
+    // profiles.
+    GMPKI_ASSIGN_OR_RETURN(auto req, ralink::EncryptionIssueRequestFromJson(args));
+    GMPKI_RETURN_IF_ERROR(Authorised(ra, req.ca, &req.profile));
+    GMPKI_ASSIGN_OR_RETURN(auto sign, ca_.GetCertificate(actor, req.ca, req.sign_serial));
+    GMPKI_RETURN_IF_ERROR(Authorised(ra, req.ca, &sign.profile));
+    if (!req.replaces_serial.empty()) {
+      GMPKI_ASSIGN_OR_RETURN(auto old, ca_.GetCertificate(actor, req.ca, req.replaces_serial));
+      GMPKI_RETURN_IF_ERROR(Authorised(ra, req.ca, &old.profile));
+    }
+    req.request_key = "ra:" + ra.name + ":" + request_id;
+    GMPKI_ASSIGN_OR_RETURN(auto dual, ca_.IssueEncryption(actor, req));
+    return json{{"result", ralink::DualIssuedToJson(dual)}};
+  }
+  if (op == "recover-enc-key") {
+    // Subscriber key recovery after the RA's identity checks: the RA needs the CA, and as for
+    // renew and revoke, only certificates of profiles it may request.
+    GMPKI_ASSIGN_OR_RETURN(auto ca, str("ca"));
+    GMPKI_ASSIGN_OR_RETURN(auto enc_serial, str("enc_serial"));
+    GMPKI_ASSIGN_OR_RETURN(auto sign_serial, str("sign_serial"));
+    GMPKI_RETURN_IF_ERROR(Authorised(ra, ca, nullptr));
+    GMPKI_ASSIGN_OR_RETURN(auto enc, ca_.GetCertificate(actor, ca, enc_serial));
+    GMPKI_RETURN_IF_ERROR(Authorised(ra, ca, &enc.profile));
+    GMPKI_ASSIGN_OR_RETURN(auto sign, ca_.GetCertificate(actor, ca, sign_serial));
+    GMPKI_RETURN_IF_ERROR(Authorised(ra, ca, &sign.profile));
+    GMPKI_ASSIGN_OR_RETURN(auto d, ca_.RecoverEncryptionKey(actor, ca, enc_serial, sign_serial,
+                                                            "ra:" + ra.name + ":" + request_id));
+    return json{{"result", ralink::KmKeyDeliveryToJson(d)}};
+  }
   if (op == "ca-chain") {
     GMPKI_ASSIGN_OR_RETURN(auto ca, str("ca"));
     GMPKI_RETURN_IF_ERROR(Authorised(ra, ca, nullptr));

@@ -106,7 +106,7 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
   }
   Config c;
   c.home = home;
-  GMPKI_RETURN_IF_ERROR(CheckKeys(root, "", {"node", "database", "device", "server", "ca", "ra", "audit"}));
+  GMPKI_RETURN_IF_ERROR(CheckKeys(root, "", {"node", "database", "device", "server", "ca", "ra", "km", "audit"}));
   auto table = [&](const char* name) -> Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
@@ -214,6 +214,21 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
     }
   }
 
+  GMPKI_ASSIGN_OR_RETURN(const toml::table* km, table("km"));
+  if (km) {
+    GMPKI_RETURN_IF_ERROR(CheckKeys(*km, "km", {"url", "pool_target", "pool_low_water", "retention_years",
+                                                "recovery_window_hours"}));
+    GMPKI_RETURN_IF_ERROR(Get(*km, "km", "url", c.km_url));
+    GMPKI_RETURN_IF_ERROR(GetInt(*km, "km", "pool_target", c.km_pool_target, 0, 10'000'000));
+    GMPKI_RETURN_IF_ERROR(GetInt(*km, "km", "pool_low_water", c.km_pool_low_water, 0, 10'000'000));
+    GMPKI_RETURN_IF_ERROR(GetInt(*km, "km", "retention_years", c.km_retention_years, 10, 100));
+    GMPKI_RETURN_IF_ERROR(GetInt(*km, "km", "recovery_window_hours", c.km_recovery_window_hours, 1, 24 * 30));
+  }
+  if (!c.km_url.empty() && c.km_url.rfind("https://", 0) != 0) {
+    return Invalid("km.url must be an https:// URL (the CA reaches its KM over mutual TLS)");
+  }
+  if (c.km_pool_low_water > c.km_pool_target) return Invalid("km.pool_low_water must not exceed km.pool_target");
+
   GMPKI_ASSIGN_OR_RETURN(const toml::table* au, table("audit"));
   if (au) {
     GMPKI_RETURN_IF_ERROR(CheckKeys(*au, "audit", {"checkpoint_interval_seconds"}));
@@ -261,6 +276,11 @@ std::string Config::ToToml() const {
                          {"default_validity_days", default_validity_days},
                          {"crl_validity_hours", crl_validity_hours}}},
       {"ra", toml::table{{"name", ra_name}, {"ca_url", ra_ca_url}}},
+      {"km", toml::table{{"url", km_url},
+                         {"pool_target", km_pool_target},
+                         {"pool_low_water", km_pool_low_water},
+                         {"retention_years", km_retention_years},
+                         {"recovery_window_hours", km_recovery_window_hours}}},
       {"audit", toml::table{{"checkpoint_interval_seconds", checkpoint_interval_seconds}}},
   };
   std::ostringstream os;

@@ -55,6 +55,17 @@ struct Config {
   // come from `gmpki ra-link import` (<home>/ra-link/).
   std::string ra_ca_url;
 
+  // [km]
+  // CA nodes: the key management centre's HTTPS address (e.g. "https://km.mohrss.example:8444")
+  // for dual certificates; the TLS material comes from `gmpki km-link import` (<home>/km-link/).
+  // Empty: encryption profiles are refused.
+  std::string km_url;
+  // KM nodes (role "km"): the key pool and the archive (services/km/km_service.h).
+  int km_pool_target = 10000;
+  int km_pool_low_water = 2000;
+  int km_retention_years = 10;            // PF-05: at least 10
+  int km_recovery_window_hours = 24;      // dual control: the second approval within this time
+
   // [audit]
   int checkpoint_interval_seconds = 60;
 

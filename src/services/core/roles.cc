@@ -8,13 +8,14 @@ struct RoleEntry {
   Role role;
   std::string_view name;
 };
-constexpr std::array<RoleEntry, 6> kRoles{{
+constexpr std::array<RoleEntry, 7> kRoles{{
     {Role::kSystemAdmin, "system-admin"},
     {Role::kSecurityAdmin, "security-admin"},
     {Role::kAuditAdmin, "audit-admin"},
     {Role::kCaOperator, "ca-operator"},
     {Role::kRaOperator, "ra-operator"},
     {Role::kRaSystem, "ra-system"},
+    {Role::kKmOfficer, "km-officer"},
 }};
 
 // The permission matrix. Read permissions are granted to the roles that need to see
@@ -46,6 +47,14 @@ bool Allowed(Role r, Permission p) {
     case Permission::kPiiRead:
     case Permission::kCertRequest:
       return r == Role::kRaOperator;
+    case Permission::kKmManage:
+      return r == Role::kSecurityAdmin;
+    case Permission::kKmRead:
+      return r == Role::kSecurityAdmin || r == Role::kKmOfficer;
+    case Permission::kKmRecover:
+      return r == Role::kKmOfficer;
+    case Permission::kKmBackup:
+      return r == Role::kSystemAdmin;
   }
   return false;
 }
@@ -63,12 +72,12 @@ Result<Role> ParseRole(std::string_view name) {
   return Error(ErrorCode::kInvalidArgument,
                "unknown role '" + std::string(name) +
                    "' (expected system-admin, security-admin, audit-admin, ca-operator, "
-                   "ra-operator or ra-system)");
+                   "ra-operator, ra-system or km-officer)");
 }
 
 std::vector<Role> AllRoles() {
   return {Role::kSystemAdmin, Role::kSecurityAdmin, Role::kAuditAdmin,
-          Role::kCaOperator,  Role::kRaOperator,    Role::kRaSystem};
+          Role::kCaOperator,  Role::kRaOperator,    Role::kRaSystem, Role::kKmOfficer};
 }
 
 std::vector<Role> OperatorRoles() {
@@ -98,6 +107,10 @@ std::string_view PermissionName(Permission p) {
     case Permission::kSubscriberRead: return "subscriber.read";
     case Permission::kPiiRead: return "pii.read";
     case Permission::kCertRequest: return "cert.request";
+    case Permission::kKmManage: return "km.manage";
+    case Permission::kKmRead: return "km.read";
+    case Permission::kKmRecover: return "km.recover";
+    case Permission::kKmBackup: return "km.backup";
   }
   return "unknown";
 }

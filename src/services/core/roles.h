@@ -25,6 +25,9 @@ enum class Role {
   // certificate or shared secret, within the CAs and profiles the CA authorised for it. Never
   // an operator's role: OperatorRegistry refuses to enrol a person with it.
   kRaSystem,
+  // "km-officer": key management centre recovery officer. A judicial recovery needs two of them
+  // (dual control, KM-09); the package they release is encrypted to the requesting authority.
+  kKmOfficer,
 };
 
 std::string_view RoleName(Role r);
@@ -49,6 +52,10 @@ enum class Permission {
   kSubscriberRead,   // RA: query subscribers (personal numbers masked)
   kPiiRead,          // RA: see personal ID and social security numbers unmasked
   kCertRequest,      // RA: request, renew, download certificates, request revocation
+  kKmManage,         // KM: register, suspend, resume the CAs the KM serves
+  kKmRead,           // KM: key metadata, pool state, recoveries (never a private key)
+  kKmRecover,        // KM: request and approve judicial recoveries (dual control)
+  kKmBackup,         // KM: export and import the encrypted store backup
 };
 
 std::string_view PermissionName(Permission p);

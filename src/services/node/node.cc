@@ -1,14 +1,17 @@
 #include "services/node/node.h"
+#include "services/node/node_internal.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "audit/audit.h"
 #include "base/log.h"
+#include "crypto/ossl_provider.h"
 #include "crypto/random.h"
 #include "crypto/self_test.h"
 #include "crypto/sm3.h"
@@ -28,7 +31,7 @@ namespace fs = std::filesystem;
 using services::Actor;
 using services::Role;
 
-namespace {
+namespace internal {
 
 constexpr std::string_view kAuditKeyLabel = "audit";
 constexpr std::string_view kTlsWrapContext = "tls-key-passphrase";
@@ -118,7 +121,16 @@ Result<std::string> WriteOperatorCredential(const net::TlsIssuer& tls_ca, const 
   return SessionFingerprint(cert);
 }
 
-}  // namespace
+Result<std::string> JsonString(const nlohmann::json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) {
+    return Error(ErrorCode::kInvalidArgument, std::string("the link file lacks '") + key + "'");
+  }
+  return j[key].get<std::string>();
+}
+
+}  // namespace internal
+
+using namespace internal;  // NOLINT: this file's own helpers
 
 std::vector<store::Migration> AllMigrations() {
   std::vector<store::Migration> all = services::CoreMigrations();
@@ -127,6 +139,7 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : ra::RaMigrations()) all.push_back(std::move(m));
   for (auto& m : cmp::CmpMigrations()) all.push_back(std::move(m));
   for (auto& m : ra_batch::BatchMigrations()) all.push_back(std::move(m));
+  for (auto& m : km::KmMigrations()) all.push_back(std::move(m));
   return all;
 }
 
@@ -185,7 +198,12 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   auto host = o.http_listen.substr(0, o.http_listen.rfind(':'));
   cfg.public_base_url = "http://" + host + ":" + port;
   // The all-in-one demo runs the CA and the registration service in one process.
-  if (o.demo) cfg.roles = {"ca", "ra"};
+  if (!o.roles.empty()) {
+    cfg.roles = o.roles;
+  } else if (o.demo) {
+    cfg.roles = {"ca", "ra"};
+  }
+  auto has_role = [&](const char* r) { return std::find(cfg.roles.begin(), cfg.roles.end(), r) != cfg.roles.end(); };
   cfg.ApplyHomeDefaults();
   // Validate what we are about to write with the same code that reads it.
   GMPKI_RETURN_IF_ERROR(services::Config::Parse(cfg.ToToml(), cfg.home));
@@ -197,16 +215,40 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
 
   InitResult result;
   // 1. The device master key, split among the key custodians (k of n).
-  GMPKI_ASSIGN_OR_RETURN(auto master, device::GenerateMasterKey());
-  GMPKI_ASSIGN_OR_RETURN(auto shares, device::SplitSecret(master.view(), o.threshold, o.shares));
-  for (std::size_t i = 0; i < shares.size(); ++i) {
-    fs::path p = secrets / "custodians" / ("share-" + std::to_string(i + 1) + ".txt");
-    GMPKI_RETURN_IF_ERROR(WriteFile(p, shares[i] + "\n", true));
-    SecureZero(shares[i].data(), shares[i].size());
-    result.share_files.push_back(p);
+  SecretBytes master;
+  if (o.from_shares.empty()) {
+    GMPKI_ASSIGN_OR_RETURN(master, device::GenerateMasterKey());
+    GMPKI_ASSIGN_OR_RETURN(auto shares, device::SplitSecret(master.view(), o.threshold, o.shares));
+    for (std::size_t i = 0; i < shares.size(); ++i) {
+      fs::path p = secrets / "custodians" / ("share-" + std::to_string(i + 1) + ".txt");
+      GMPKI_RETURN_IF_ERROR(WriteFile(p, shares[i] + "\n", true));
+      SecureZero(shares[i].data(), shares[i].size());
+      result.share_files.push_back(p);
+    }
+  } else {
+    std::vector<std::string> given;
+    for (const auto& f : o.from_shares) {
+      GMPKI_ASSIGN_OR_RETURN(auto text, ReadFile(f));
+      given.push_back(Trim(text));
+      SecureZero(text.data(), text.size());
+    }
+    auto combined = device::CombineShares(given);
+    if (!combined.ok()) {
+      for (auto& g : given) SecureZero(g.data(), g.size());
+      return combined.error();
+    }
+    master = std::move(*combined);
+    // Only a demo home keeps shares under the home; a production home keeps none.
+    for (std::size_t i = 0; o.demo && i < given.size(); ++i) {
+      fs::path p = secrets / "custodians" / ("share-" + std::to_string(i + 1) + ".txt");
+      GMPKI_RETURN_IF_ERROR(WriteFile(p, given[i] + "\n", true));
+      result.share_files.push_back(p);
+    }
+    for (auto& g : given) SecureZero(g.data(), g.size());
   }
   if (o.demo) {
-    cfg.share_files.assign(result.share_files.begin(), result.share_files.begin() + o.threshold);
+    std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(o.threshold), result.share_files.size());
+    cfg.share_files.assign(result.share_files.begin(), result.share_files.begin() + k);
   }
   GMPKI_ASSIGN_OR_RETURN(auto dev_u, device::SoftDevice::Create(cfg.device_file, master));
   master.Wipe();
@@ -244,7 +286,7 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   }
 
   // 4. Demo hierarchy: root -> industry CA -> business CA (LD/T 02.1 §7.2), with first CRLs.
-  if (o.demo && o.demo_hierarchy) {
+  if (o.demo && o.demo_hierarchy && has_role("ca")) {
     ca::CaSettings settings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours};
     ca::CaService ca(*db, *dev, clock, settings);
     Actor sec{InitialOperatorName(Role::kSecurityAdmin), Role::kSecurityAdmin};
@@ -263,7 +305,7 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   }
   // 5. Demo registration: a registration point with two RA operators (entry and review are
   // four-eyes), so a new user can enter, review and request at once.
-  if (o.demo) {
+  if (o.demo && has_role("ra") && has_role("ca")) {
     std::string reviewer = kDemoRaReviewer;
     fs::path dir = secrets / "operators" / reviewer;
     GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, reviewer, Role::kRaOperator, dir));
@@ -284,12 +326,21 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
       GMPKI_RETURN_IF_ERROR(cmp.EnsureDemoClient("ministry-ca"));
     }
   }
+  // 6. Demo KM: a second recovery officer, so that judicial recovery (dual control) can be tried.
+  if (o.demo && has_role("km")) {
+    std::string second = InitialOperatorName(Role::kKmOfficer) + "-2";
+    fs::path dir = secrets / "operators" / second;
+    GMPKI_ASSIGN_OR_RETURN(auto fp, WriteOperatorCredential(tls_ca, second, Role::kKmOfficer, dir));
+    Actor sys{InitialOperatorName(Role::kSystemAdmin), Role::kSystemAdmin};
+    GMPKI_RETURN_IF_ERROR(registry.Enrol(sys, second, Role::kKmOfficer, second, fp));
+    result.credential_dirs.push_back(dir);
+  }
   {
     GMPKI_ASSIGN_OR_RETURN(auto s, dev->OpenSession());
     GMPKI_ASSIGN_OR_RETURN(auto key, s->FindKey(kAuditKeyLabel));
     GMPKI_RETURN_IF_ERROR(audit::SignCheckpoint(*db, *s, key.index, clock));
   }
-  // 6. The configuration is written last: a home without gmpki.toml is never opened.
+  // 7. The configuration is written last: a home without gmpki.toml is never opened.
   GMPKI_RETURN_IF_ERROR(WriteFile(cfg.home / "gmpki.toml", cfg.ToToml(), false));
   return result;
 }
@@ -299,6 +350,9 @@ Result<std::unique_ptr<Node>> Node::Open(const fs::path& home, const std::vector
   if (auto st = crypto::RunSelfTests(); !st.ok()) {
     return Error(ErrorCode::kSelfTestFailure, "start-up self-test failed: " + st.error().message());
   }
+  // OpenSSL's SM2 operations (TLS chains, CMP protection) run on our engine through the provider;
+  // a failed installation stops the start rather than silently leaving OpenSSL's SM2 in use.
+  GMPKI_RETURN_IF_ERROR(crypto::InstallSm2Provider());
   std::unique_ptr<Node> n(new Node());
   GMPKI_ASSIGN_OR_RETURN(n->config_, services::Config::Load(fs::absolute(home)));
   std::vector<fs::path> files = share_files.empty() ? n->config_.share_files : share_files;
@@ -327,6 +381,7 @@ Result<std::unique_ptr<Node>> Node::Open(const fs::path& home, const std::vector
   n->operators_ = std::make_unique<services::OperatorRegistry>(*n->db_, n->clock_, n->config_.node_name);
   n->ra_trust_ = std::make_unique<ca::RaTrust>(*n->db_, *n->ca_, n->clock_, n->config_.node_name);
   n->cmp_ = std::make_unique<cmp::CmpService>(*n->db_, *n->device_, *n->ca_, n->clock_, n->config_.node_name);
+  GMPKI_RETURN_IF_ERROR(n->OpenKm());
   return n;
 }
 
@@ -373,14 +428,6 @@ Result<Node::TlsMaterial> Node::LoadServerTls() {
   return m;
 }
 
-namespace {
-Result<std::string> JsonString(const nlohmann::json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) {
-    return Error(ErrorCode::kInvalidArgument, std::string("the RA link file lacks '") + key + "'");
-  }
-  return j[key].get<std::string>();
-}
-}  // namespace
 
 Result<nlohmann::json> Node::CreateRaLinkRequest(const std::string& ra_name) {
   std::shared_ptr<device::Session> session;

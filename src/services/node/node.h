@@ -27,6 +27,7 @@
 #include "services/ca/ca_service.h"
 #include "services/ca/ra_trust.h"
 #include "services/cmp/cmp_service.h"
+#include "services/km/km_service.h"
 #include "services/pii/pii.h"
 #include "services/ra/ra_service.h"
 #include "services/ra_link/ca_gateway.h"
@@ -49,6 +50,15 @@ struct InitOptions {
   int shares = 5;
   // Demo homes also get a demo hierarchy: root -> industry CA -> business CA "ministry-ca".
   bool demo_hierarchy = true;
+  // The services this node runs; empty: {"ca"}, or {"ca", "ra"} for a demo home. A key
+  // management centre is a home of its own with {"km"} (its own database and device, KM-01); a
+  // demo KM home gets two recovery officers for dual control.
+  std::vector<std::string> roles;
+  // Disaster recovery of a KM (or any node): rebuild the device master key from these k
+  // custodian share files instead of making a new one, so that keys sealed by the old device
+  // (a KM backup, escrowed keys) open in the new home. No new shares are made: the custodians
+  // keep theirs (a demo home copies the given files).
+  std::vector<std::filesystem::path> from_shares;
 };
 
 struct InitResult {
@@ -134,6 +144,22 @@ class Node {
   // The personal-data codec (keys derived in this node's device). Created on first use.
   Result<std::shared_ptr<const pii::PiiCodec>> Pii();
 
+  // --- key management centre (role "km") and a CA node's link to it (node_km.cc) ---
+  bool HasRole(std::string_view role) const;
+  // The KM service; kFailedPrecondition on a node without role "km".
+  Result<km::KmService*> Km();
+  // CA node, step 1: a TLS client key for reaching the KM (wrapped under a device-derived key,
+  // <home>/km-link/pending.key until step 3) and the request for the KM's security administrator:
+  // {"ca_node", "tls_public_key"}.
+  Result<nlohmann::json> CreateKmLinkRequest(const std::string& ca_node_name);
+  // KM node, step 2: the KM's TLS CA issues the CA node's client certificate and the security
+  // administrator registers it; returns {"ca_node", "tls_certificate", "tls_ca"}.
+  // `replace`: a CA node registered already gets this new TLS certificate (keys stay bound).
+  Result<nlohmann::json> EnrolKmCa(const services::Actor& security_admin, const nlohmann::json& request,
+                                   bool replace = false);
+  // CA node, step 3: stores the certificates and sets [km] url; reopen the node to use it.
+  Status ImportKmLink(const nlohmann::json& response, const std::string& km_url);
+
   // Verifies the whole audit log against the audit key.
   Result<audit::VerifyReport> VerifyAudit();
 
@@ -160,6 +186,10 @@ class Node {
   std::unique_ptr<ra::CaGateway> gateway_;
   std::shared_ptr<const pii::PiiCodec> pii_;
   std::unique_ptr<ra::RaService> ra_;
+  std::unique_ptr<km::KmService> km_;
+  std::unique_ptr<ca::KmGateway> km_gateway_;
+  // Opens the KM service and the CA's KM gateway as the configuration says (node_km.cc).
+  Status OpenKm();
 };
 
 // All migrations of every component, in order.

@@ -49,6 +49,18 @@ std::vector<store::Migration> RaMigrations() {
        " csr_enc {{blob}}, cert_enc {{blob}});"
        "CREATE INDEX ra_requests_subscriber ON ra_requests(subscriber, created_unix);"
        "CREATE INDEX ra_requests_status ON ra_requests(status, created_unix)"},
+      // Dual certificates (KM-03, KM-06): which signing certificate's request an encryption
+      // request or key recovery envelopes the key to, and the envelopes themselves. The
+      // envelopes are kept in clear: each is encrypted to the subscriber's signing public key
+      // (GM/T 0016 ENVELOPEDKEYBLOB, GB/T 35276 SM2EnvelopedKey, GM/T 0010 EnvelopedData), so
+      // only the holder of that signing private key can open them, and the RA never can.
+      {303, "ra_key_deliveries",
+       "ALTER TABLE ra_requests ADD COLUMN sign_request TEXT;"
+       "CREATE INDEX ra_requests_sign ON ra_requests(sign_request);"
+       "CREATE TABLE ra_key_deliveries ("
+       " request TEXT PRIMARY KEY REFERENCES ra_requests(id), key_id TEXT NOT NULL,"
+       " skf_blob {{blob}} NOT NULL, sm2_enveloped_key {{blob}} NOT NULL,"
+       " enveloped_data {{blob}} NOT NULL, created_unix INTEGER NOT NULL)"},
   };
 }
 

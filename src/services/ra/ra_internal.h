@@ -39,7 +39,8 @@ struct RaService::RequestRow {
   RequestView view;
   Bytes csr_enc;   // issue requests: the sealed CSR DER
   Bytes cert_enc;  // once issued: the sealed certificate DER
-  std::string source_serial;  // renew/revoke: the serial of the source request's certificate
+  std::string source_serial;  // renew/revoke/recover: the serial of the source request's certificate
+  std::string sign_serial;    // encryption issue/recover: the serial of sign_request's certificate
 };
 
 namespace internal {
@@ -52,7 +53,7 @@ inline constexpr const char* kSubscriberColumns =
 inline constexpr const char* kRequestColumns =
     "id, kind, subscriber, status, ca, profile, validity_days, source_request, reason, point, "
     "requested_by, reviewed_by, review_reason, last_error, serial_hex, not_after, revoked_unix, "
-    "created_unix, updated_unix, csr_enc, cert_enc";
+    "created_unix, updated_unix, csr_enc, cert_enc, sign_request";
 
 // Seal contexts: a sealed value is bound to its record and field (pii.h), so it cannot be
 // moved to another record or field.
@@ -68,6 +69,14 @@ std::string MaskText(std::string_view text);
 Result<std::size_t> Utf8Length(std::string_view s);
 
 Status CheckLimitOffset(int limit, int offset);
+
+// True for the encryption profiles (personal-enc, organization-enc, device-enc), whose keys the
+// KM generates; false for unknown profiles (the CA refuses those).
+bool IsEncryptionProfile(const std::string& profile);
+
+// Stores the key envelopes of request `id` (ra_key_deliveries).
+Status StoreDelivery(store::Transaction& tx, const std::string& id, const ca::KmKeyDelivery& d,
+                     std::int64_t now);
 
 store::Value OptText(const std::string& s);
 store::Value OptBlob(const Bytes& b);

@@ -70,10 +70,16 @@ Result<RaService::RequestRow> RaService::LoadRequest(store::Transaction& tx,
   v.updated_unix = r->Int(18);
   row.csr_enc = BlobOr(*r, 19);
   row.cert_enc = BlobOr(*r, 20);
+  v.sign_request = TextOr(*r, 21);
   if (!v.source_request.empty()) {
     GMPKI_ASSIGN_OR_RETURN(auto src, tx.QueryOne("SELECT serial_hex FROM ra_requests WHERE id = ?",
                                                  {v.source_request}));
     if (src && !src->IsNull(0)) row.source_serial = src->Text(0);
+  }
+  if (!v.sign_request.empty()) {
+    GMPKI_ASSIGN_OR_RETURN(auto sign, tx.QueryOne("SELECT serial_hex FROM ra_requests WHERE id = ?",
+                                                  {v.sign_request}));
+    if (sign && !sign->IsNull(0)) row.sign_serial = sign->Text(0);
   }
   return row;
 }
@@ -95,6 +101,8 @@ Result<ca::IdentityAttributes> RaService::IdentityOf(const SubscriberRow& s) con
 
 Result<RequestView> RaService::RequestCertificate(const services::Actor& actor,
                                                   const CertRequestInput& in) {
+  // The KM generates encryption keys: such a request names a signing certificate (ra_dual.cc).
+  if (IsEncryptionProfile(in.profile)) return RequestEncryption(actor, in);
   GMPKI_ASSIGN_OR_RETURN(std::string id, NewId("req"));
   RequestView out;
   GMPKI_RETURN_IF_ERROR(Run(actor, "ra.request.issue", "ra-request:" + id,
@@ -108,6 +116,11 @@ Result<RequestView> RaService::RequestCertificate(const services::Actor& actor,
     GMPKI_RETURN_IF_ERROR(CheckName(in.profile, "profile"));
     if (in.validity_days && (*in.validity_days < 1 || *in.validity_days > 36500)) {
       return Error(ErrorCode::kInvalidArgument, "validity_days must be 1..36500");
+    }
+    if (!in.sign_serial.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "sign_serial applies to encryption profiles only; '" + in.profile +
+                       "' needs a CSR");
     }
     GMPKI_ASSIGN_OR_RETURN(auto csr, x509::CertificateRequest::Parse(in.csr));
     GMPKI_RETURN_IF_ERROR(csr.VerifyProofOfPossession());
@@ -167,6 +180,13 @@ Result<RequestView> RaService::NewLifecycleRequest(const services::Actor& actor,
     if (src.view.revoked_unix) {
       return Error(ErrorCode::kFailedPrecondition,
                    "the certificate of request '" + source_request + "' is revoked");
+    }
+    if (kind == "renew" && !src.view.sign_request.empty()) {
+      // Renewing would certify the KM's key again under a serial the KM has no binding for;
+      // a new encryption certificate (and key) is requested instead.
+      return Error(ErrorCode::kFailedPrecondition,
+                   "request '" + source_request + "' holds an encryption certificate, which is "
+                   "not renewed: request a new encryption certificate");
     }
     if (kind == "renew") {
       GMPKI_ASSIGN_OR_RETURN(auto sub, LoadSubscriber(tx, src.view.subscriber));
@@ -269,27 +289,48 @@ Result<RequestView> RaService::Execute(const services::Actor& actor, const Reque
   const RequestView& v = req.view;
   // The gateway request ID is the RA request's ID: the CA executes it at most once, so an
   // approval retried after a lost answer gets the first result back (ca_gateway.h).
-  Result<ca::IssuedCertificate> issued = Error(ErrorCode::kInternal, "not run");
-  Status revoked;
-  if (v.kind == "issue") {
-    auto csr = pii_->Decrypt(pii::IdKind::kOther, SealContext("csr", v.id), req.csr_enc);
-    if (!csr.ok()) return csr.error();
-    ca::IssueRequest r;
-    r.ca = v.ca;
-    r.profile = v.profile;
-    r.csr = ToBytes(*csr);
-    r.validity_days = v.validity_days;
-    r.identity = identity;
-    issued = gateway_.Issue(v.id, r);
-  } else if (v.kind == "renew") {
-    issued = gateway_.Renew(v.id, v.ca, req.source_serial, v.validity_days);
-  } else {
-    revoked = gateway_.Revoke(v.id, v.ca, req.source_serial,
-                              v.reason.value_or(x509::RevocationReason::kUnspecified));
+  Bytes csr_der;  // unsealed before the CA call: failing to unseal is not the CA's refusal
+  if (v.kind == "issue" && v.sign_request.empty()) {
+    GMPKI_ASSIGN_OR_RETURN(auto csr, pii_->Decrypt(pii::IdKind::kOther, SealContext("csr", v.id),
+                                                   req.csr_enc));
+    csr_der = ToBytes(csr);
   }
-  const bool ok = v.kind == "revoke" ? revoked.ok() : issued.ok();
-  if (!ok) {
-    const Error& e = v.kind == "revoke" ? revoked.error() : issued.error();
+  std::optional<ca::IssuedCertificate> issued;
+  std::optional<ca::KmKeyDelivery> delivery;
+  Status outcome = [&]() -> Status {
+    if (v.kind == "issue" && !v.sign_request.empty()) {
+      // An encryption certificate: the KM generates the key and envelopes it to the signing
+      // certificate's key; the CA certifies it (LD/T 02.1 §7.3.2; KM-03).
+      ca::EncryptionIssueRequest r;
+      r.ca = v.ca;
+      r.sign_serial = req.sign_serial;
+      r.profile = v.profile;
+      r.validity_days = v.validity_days;
+      GMPKI_ASSIGN_OR_RETURN(auto dual, gateway_.IssueEncryption(v.id, r));
+      issued = std::move(dual.certificate);
+      delivery = std::move(dual.delivery);
+    } else if (v.kind == "issue") {
+      ca::IssueRequest r;
+      r.ca = v.ca;
+      r.profile = v.profile;
+      r.csr = csr_der;
+      r.validity_days = v.validity_days;
+      r.identity = identity;
+      GMPKI_ASSIGN_OR_RETURN(issued, gateway_.Issue(v.id, r));
+    } else if (v.kind == "renew") {
+      GMPKI_ASSIGN_OR_RETURN(issued, gateway_.Renew(v.id, v.ca, req.source_serial,
+                                                    v.validity_days));
+    } else if (v.kind == "recover") {
+      GMPKI_ASSIGN_OR_RETURN(delivery, gateway_.RecoverEncryptionKey(v.id, v.ca, req.source_serial,
+                                                                     req.sign_serial));
+    } else {
+      GMPKI_RETURN_IF_ERROR(gateway_.Revoke(v.id, v.ca, req.source_serial,
+                                            v.reason.value_or(x509::RevocationReason::kUnspecified)));
+    }
+    return OkStatus();
+  }();
+  if (!outcome.ok()) {
+    const Error& e = outcome.error();
     // The CA's refusal is recorded on the request and audited as a failure; the decision stays.
     std::string status = Permanent(e.code()) ? "failed" : "approved";
     audit::AuditEvent ev{actor.name, std::string(services::RoleName(actor.role)),
@@ -319,7 +360,14 @@ Result<RequestView> RaService::Execute(const services::Actor& actor, const Reque
     GMPKI_ASSIGN_OR_RETURN(auto cur, LoadRequest(tx, v.id));
     std::int64_t now = ToUnixSeconds(clock_.Now());
     if (cur.view.status != "completed") {  // a concurrent approval may have finished first
-      if (v.kind == "revoke") {
+      if (v.kind == "recover") {
+        // No certificate of its own: the request names the encryption certificate recovered.
+        GMPKI_RETURN_IF_ERROR(tx.Exec("UPDATE ra_requests SET status = 'completed', "
+                                      "serial_hex = ?, last_error = '', updated_unix = ? "
+                                      "WHERE id = ?",
+                                      {req.source_serial, now, v.id}));
+        (*ctx.detail)["serial"] = req.source_serial;
+      } else if (v.kind == "revoke") {
         GMPKI_RETURN_IF_ERROR(tx.Exec("UPDATE ra_requests SET revoked_unix = ?, updated_unix = ? "
                                       "WHERE id = ?",
                                       {now, now, v.source_request}));
@@ -339,6 +387,11 @@ Result<RequestView> RaService::Execute(const services::Actor& actor, const Reque
                                       {issued->record.serial_hex, issued->record.not_after,
                                        cert_enc, now, v.id}));
         (*ctx.detail)["serial"] = issued->record.serial_hex;
+      }
+      if (delivery) {
+        GMPKI_RETURN_IF_ERROR(StoreDelivery(tx, v.id, *delivery, now));
+        (*ctx.detail)["key_id"] = delivery->key_id;
+        (*ctx.detail)["sign_serial"] = req.sign_serial;
       }
     }
     GMPKI_ASSIGN_OR_RETURN(auto row, LoadRequest(tx, v.id));

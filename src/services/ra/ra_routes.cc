@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "services/core/operator_api.h"
+#include "x509/pem.h"
 
 namespace gmpki::ra {
 namespace {
@@ -87,6 +88,7 @@ json RequestJson(const RequestView& r) {
          {"created", r.created_unix}, {"updated", r.updated_unix}};
   if (r.validity_days) j["validity_days"] = *r.validity_days;
   if (!r.source_request.empty()) j["source_request"] = r.source_request;
+  if (!r.sign_request.empty()) j["sign_request"] = r.sign_request;
   if (r.reason) j["reason"] = std::string(x509::RevocationReasonName(*r.reason));
   if (!r.last_error.empty()) j["last_error"] = r.last_error;
   if (!r.serial_hex.empty()) j["serial"] = r.serial_hex;
@@ -240,12 +242,20 @@ Status AddRaApiRoutes(net::Router& router, const RaApiDeps& d) {
   // --- certificate requests ---
   GMPKI_RETURN_IF_ERROR(add("POST", "/requests", [&ra](auto& a, auto& r, auto&) -> Result<HttpResponse> {
     GMPKI_ASSIGN_OR_RETURN(auto b, Body(r));
-    GMPKI_RETURN_IF_ERROR(OnlyFields(b, {"subscriber", "ca", "profile", "csr", "validity_days"}));
+    GMPKI_RETURN_IF_ERROR(
+        OnlyFields(b, {"subscriber", "ca", "profile", "csr", "sign_serial", "validity_days"}));
     CertRequestInput in;
     GMPKI_ASSIGN_OR_RETURN(in.subscriber, Required(b, "subscriber"));
     GMPKI_ASSIGN_OR_RETURN(in.ca, Required(b, "ca"));
     GMPKI_ASSIGN_OR_RETURN(in.profile, Required(b, "profile"));
-    GMPKI_ASSIGN_OR_RETURN(auto csr, Required(b, "csr"));
+    // Signing profiles need a CSR; encryption profiles name the signing certificate instead
+    // (the KM generates the key). The service says which is missing.
+    GMPKI_ASSIGN_OR_RETURN(in.sign_serial, Str(b, "sign_serial"));
+    GMPKI_ASSIGN_OR_RETURN(auto csr, Str(b, "csr"));
+    if (in.sign_serial.empty() && csr.empty()) {
+      return Error(ErrorCode::kInvalidArgument, "field 'csr' is required (or 'sign_serial' for an "
+                                                "encryption profile)");
+    }
     in.csr = ToBytes(csr);
     GMPKI_ASSIGN_OR_RETURN(in.validity_days, Opt<int>(b, "validity_days"));
     GMPKI_ASSIGN_OR_RETURN(auto req, ra.RequestCertificate(a, in));
@@ -287,14 +297,37 @@ Status AddRaApiRoutes(net::Router& router, const RaApiDeps& d) {
     GMPKI_ASSIGN_OR_RETURN(auto req, ra.RequestRenewal(a, p.at("id"), days));
     return net::JsonResponse(201, RequestJson(req));
   }));
+  // Subscriber key recovery (KM-06): {id} is the encryption certificate's request.
+  GMPKI_RETURN_IF_ERROR(add("POST", "/requests/{id}/recover-key", [&ra](auto& a, auto& r, auto& p) -> Result<HttpResponse> {
+    GMPKI_ASSIGN_OR_RETURN(auto b, Body(r));
+    GMPKI_RETURN_IF_ERROR(OnlyFields(b, {"sign_serial"}));
+    GMPKI_ASSIGN_OR_RETURN(auto sign_serial, Required(b, "sign_serial"));
+    GMPKI_ASSIGN_OR_RETURN(auto req, ra.RequestKeyRecovery(a, p.at("id"), sign_serial));
+    return net::JsonResponse(201, RequestJson(req));
+  }));
   GMPKI_RETURN_IF_ERROR(add("GET", "/requests/{id}/certificate", [&ra](auto& a, auto& r, auto& p) -> Result<HttpResponse> {
     std::string fmt = QueryParam(r, "format").value_or("pem");
+    if (fmt == "json") {
+      // Dual certificates: both certificates and the key envelopes (opened only with the
+      // signing private key).
+      GMPKI_ASSIGN_OR_RETURN(auto k, ra.DownloadKeys(a, p.at("id")));
+      return net::JsonResponse(
+          200, json{{"request", k.request},
+                    {"sign_serial", k.sign_serial},
+                    {"enc_serial", k.enc_serial},
+                    {"sign_certificate", x509::PemEncode(x509::kPemCertificate, k.sign_certificate)},
+                    {"enc_certificate", x509::PemEncode(x509::kPemCertificate, k.enc_certificate)},
+                    {"key_id", k.key_id},
+                    {"skf_enveloped_key_blob", Base64Encode(k.skf_blob)},
+                    {"sm2_enveloped_key", Base64Encode(k.sm2_enveloped_key)},
+                    {"enveloped_data", Base64Encode(k.enveloped_data)}});
+    }
     CertFormat f;
     std::string type;
     if (fmt == "pem") { f = CertFormat::kPem; type = "application/pem-certificate-chain"; }
     else if (fmt == "der") { f = CertFormat::kDer; type = "application/pkix-cert"; }
     else if (fmt == "p7b") { f = CertFormat::kPkcs7; type = "application/pkcs7-mime"; }
-    else return Error(ErrorCode::kInvalidArgument, "format must be pem, der or p7b");
+    else return Error(ErrorCode::kInvalidArgument, "format must be pem, der, p7b or json");
     GMPKI_ASSIGN_OR_RETURN(auto bytes, ra.Download(a, p.at("id"), f));
     return net::TextResponse(200, ToString(bytes), type);
   }));

@@ -20,6 +20,13 @@
 // The CA is reached only through ra::CaGateway; an approved request is sent under a request ID
 // derived from the RA request's ID, so a retried approval never issues twice.
 //
+// Dual certificates (LD/T 02.1 §7.3.2; KM-03, KM-06): a request for an encryption profile names
+// the subscriber's signing certificate (issued through this RA) instead of a CSR, since the key
+// management centre generates the key; approved, the RA keeps the encryption certificate and
+// the key envelopes (encrypted to the signing key) for download. A key recovery request
+// re-delivers the key of an encryption certificate to a new carrier (a new signing certificate
+// of the same subscriber), under the same four-eyes review.
+//
 // Thread safety: thread-safe; each call uses its own transactions.
 #pragma once
 
@@ -147,7 +154,7 @@ struct Review {
 // --- certificate requests (RA-01) ---
 
 // PERSISTENT values of ra_requests.kind and .status:
-//   kind: "issue", "renew", "revoke"
+//   kind: "issue", "renew", "revoke", "recover" (key recovery to a new carrier)
 //   status: "pending" (awaiting review), "rejected", "approved" (reviewed; the CA call is
 //   outstanding or failed transiently and may be retried by approving again), "completed",
 //   "failed" (the CA refused the approved request for good; last_error says why)
@@ -157,6 +164,9 @@ struct CertRequestInput {
   std::string profile;
   Bytes csr;  // PEM or DER PKCS#10; the proof of possession must verify
   std::optional<int> validity_days;
+  // Encryption profiles (personal-enc, organization-enc, device-enc) only, instead of `csr`:
+  // the serial (hex) of the subscriber's signing certificate at `ca`, issued through this RA.
+  std::string sign_serial;
 };
 
 struct RequestView {
@@ -167,7 +177,10 @@ struct RequestView {
   std::string ca;
   std::string profile;
   std::optional<int> validity_days;
-  std::string source_request;  // renew/revoke: the request whose certificate is concerned
+  std::string source_request;  // renew/revoke/recover: the request whose certificate is concerned
+  // Encryption issue: the request of the signing certificate the key is enveloped to; recover:
+  // that of the new carrier. Empty otherwise.
+  std::string sign_request;
   std::optional<x509::RevocationReason> reason;  // revoke
   std::string point;
   std::string requested_by;
@@ -191,6 +204,21 @@ struct RequestQuery {
 };
 
 enum class CertFormat { kPem, kDer, kPkcs7 };  // kPkcs7: DER certs-only, leaf first, root last
+
+// What the subscriber receives for an encryption certificate or a key recovery: both
+// certificates (DER) and the encryption private key in the three envelope forms, each
+// encrypted to the signing certificate's public key (only its holder can open them).
+struct KeyPackage {
+  std::string request;
+  std::string sign_serial;
+  std::string enc_serial;
+  Bytes sign_certificate;
+  Bytes enc_certificate;
+  std::string key_id;       // the KM's key identifier
+  Bytes skf_blob;           // GM/T 0016 ENVELOPEDKEYBLOB
+  Bytes sm2_enveloped_key;  // GB/T 35276 SM2EnvelopedKey (DER)
+  Bytes enveloped_data;     // GM/T 0010 EnvelopedData (DER ContentInfo)
+};
 
 class RaService {
  public:
@@ -235,15 +263,28 @@ class RaService {
 
   // --- certificate requests: ra-operators bound to an active point ---
   // kCertRequest. The subscriber must be approved; the CSR must parse and prove possession.
+  // For an encryption profile, `sign_serial` replaces the CSR: it must name a completed,
+  // unrevoked signing certificate requested through this RA for the same subscriber
+  // (kNotFound if none; kPolicyViolation when it is another subscriber's; kFailedPrecondition
+  // when revoked; kAlreadyExists when an encryption request for it is open or completed).
   Result<RequestView> RequestCertificate(const services::Actor& actor, const CertRequestInput& in);
   // kCertRequest. `source_request` is a completed issue or renew request whose certificate is
   // not revoked. Reasons certificateHold and removeFromCRL are refused (kInvalidArgument).
   Result<RequestView> RequestRevocation(const services::Actor& actor,
                                         const std::string& source_request,
                                         x509::RevocationReason reason);
+  // Encryption certificates are not renewed (kFailedPrecondition): a new one is requested.
   Result<RequestView> RequestRenewal(const services::Actor& actor,
                                      const std::string& source_request,
                                      std::optional<int> validity_days);
+  // kCertRequest. Subscriber key recovery (KM-06): `enc_request` is a completed, unrevoked
+  // encryption certificate request; `sign_serial` names the new carrier, a completed, unrevoked
+  // signing certificate of the same subscriber requested through this RA (kPolicyViolation for
+  // another subscriber's). Reviewed like any request; approved, the CA has the KM envelope the
+  // key to the new carrier and DownloadKeys returns it.
+  Result<RequestView> RequestKeyRecovery(const services::Actor& actor,
+                                         const std::string& enc_request,
+                                         const std::string& sign_serial);
   // kSubscriberReview, four-eyes against the requester. Approving sends the request to the CA
   // under the gateway request ID = the request's ID; approving again after a transient failure
   // (status "approved") retries with the same ID, and approving a completed request returns it
@@ -255,6 +296,10 @@ class RaService {
                                                 const RequestQuery& q);
   // kCertRequest. The certificate of a completed issue or renew request (audited).
   Result<Bytes> Download(const services::Actor& actor, const std::string& id, CertFormat format);
+  // kCertRequest. For a completed encryption issue or key recovery request: both certificates
+  // and the key envelopes (audited as ra.cert.download, format "keys"). kFailedPrecondition for
+  // any other request.
+  Result<KeyPackage> DownloadKeys(const services::Actor& actor, const std::string& id);
 
  private:
   struct Ctx;
@@ -278,6 +323,11 @@ class RaService {
                                           std::optional<x509::RevocationReason> reason,
                                           std::optional<int> validity_days);
   Result<ca::IdentityAttributes> IdentityOf(const SubscriberRow& row) const;
+  Result<RequestView> RequestEncryption(const services::Actor& actor, const CertRequestInput& in);
+  // The completed, unrevoked signing certificate request of this RA with `serial` at `ca`,
+  // which must belong to `subscriber` (ra_dual.cc).
+  Result<RequestRow> FindSigningRequest(store::Transaction& tx, const std::string& ca,
+                                        const std::string& serial, const std::string& subscriber);
   // Sends an approved request to the CA and records the outcome.
   Result<RequestView> Execute(const services::Actor& actor, const RequestRow& req,
                               const ca::IdentityAttributes& identity);

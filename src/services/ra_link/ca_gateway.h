@@ -49,6 +49,20 @@ class CaGateway {
                                               std::optional<int> validity_days) = 0;
   virtual Status Revoke(const std::string& request_id, const std::string& ca,
                         const std::string& serial_hex, x509::RevocationReason reason) = 0;
+  // Dual certificates (LD/T 02.1 §7.3.2; KM-03): the encryption certificate for the good
+  // signing certificate `request.sign_serial`, with the KM's key envelopes (encrypted to that
+  // certificate's key). request.request_key is ignored: the CA key is "ra:<ra>:<request_id>",
+  // so a resubmission returns the same certificate and key. kFailedPrecondition when the CA has
+  // no key management centre.
+  virtual Result<ca::DualIssued> IssueEncryption(const std::string& request_id,
+                                                 const ca::EncryptionIssueRequest& request) = 0;
+  // Subscriber key recovery (KM-06), after the RA's identity checks: the key of the good
+  // encryption certificate `enc_serial` enveloped to the good signing certificate `sign_serial`
+  // of the same subject (the new carrier).
+  virtual Result<ca::KmKeyDelivery> RecoverEncryptionKey(const std::string& request_id,
+                                                         const std::string& ca,
+                                                         const std::string& enc_serial,
+                                                         const std::string& sign_serial) = 0;
   // The certificate's current record (status, revocation) as the CA has it.
   virtual Result<ca::CertRecord> GetCertificate(const std::string& ca,
                                                 const std::string& serial_hex) = 0;

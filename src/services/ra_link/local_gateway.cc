@@ -59,6 +59,23 @@ Status LocalCaGateway::Revoke(const std::string& request_id, const std::string& 
   return ca_.RevokeOnce(actor_, ca, serial_hex, reason);
 }
 
+Result<ca::DualIssued> LocalCaGateway::IssueEncryption(const std::string& request_id,
+                                                       const ca::EncryptionIssueRequest& request) {
+  GMPKI_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  ca::EncryptionIssueRequest r = request;
+  r.request_key = "ra:" + ra_name_ + ":" + request_id;
+  return ca_.IssueEncryption(actor_, r);
+}
+
+Result<ca::KmKeyDelivery> LocalCaGateway::RecoverEncryptionKey(const std::string& request_id,
+                                                               const std::string& ca,
+                                                               const std::string& enc_serial,
+                                                               const std::string& sign_serial) {
+  GMPKI_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  return ca_.RecoverEncryptionKey(actor_, ca, enc_serial, sign_serial,
+                                  "ra:" + ra_name_ + ":" + request_id);
+}
+
 Result<ca::CertRecord> LocalCaGateway::GetCertificate(const std::string& ca,
                                                       const std::string& serial_hex) {
   return ca_.GetCertificate(actor_, ca, serial_hex);

@@ -151,6 +151,27 @@ Status RemoteCaGateway::Revoke(const std::string& request_id, const std::string&
   return OkStatus();
 }
 
+Result<ca::DualIssued> RemoteCaGateway::IssueEncryption(const std::string& request_id,
+                                                        const ca::EncryptionIssueRequest& request) {
+  GMPKI_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  GMPKI_ASSIGN_OR_RETURN(auto body, Call("issue-enc", request_id,
+                                         ralink::EncryptionIssueRequestToJson(request)));
+  if (!body.contains("result")) return Error(ErrorCode::kMalformedInput, "the CA's answer has no result");
+  return ralink::DualIssuedFromJson(body["result"]);
+}
+
+Result<ca::KmKeyDelivery> RemoteCaGateway::RecoverEncryptionKey(const std::string& request_id,
+                                                                const std::string& ca,
+                                                                const std::string& enc_serial,
+                                                                const std::string& sign_serial) {
+  GMPKI_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  GMPKI_ASSIGN_OR_RETURN(auto body, Call("recover-enc-key", request_id,
+                                         json{{"ca", ca}, {"enc_serial", enc_serial},
+                                              {"sign_serial", sign_serial}}));
+  if (!body.contains("result")) return Error(ErrorCode::kMalformedInput, "the CA's answer has no result");
+  return ralink::KmKeyDeliveryFromJson(body["result"]);
+}
+
 Result<ca::CertRecord> RemoteCaGateway::GetCertificate(const std::string& ca, const std::string& serial_hex) {
   GMPKI_ASSIGN_OR_RETURN(auto rnd, crypto::RandomBytes(8));
   GMPKI_ASSIGN_OR_RETURN(auto body, Call("get-cert", "read-" + HexEncode(rnd), json{{"ca", ca}, {"serial", serial_hex}}));

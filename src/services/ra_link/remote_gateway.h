@@ -41,6 +41,12 @@ class RemoteCaGateway final : public CaGateway {
                                       std::optional<int> validity_days) override;
   Status Revoke(const std::string& request_id, const std::string& ca,
                 const std::string& serial_hex, x509::RevocationReason reason) override;
+  Result<ca::DualIssued> IssueEncryption(const std::string& request_id,
+                                         const ca::EncryptionIssueRequest& request) override;
+  Result<ca::KmKeyDelivery> RecoverEncryptionKey(const std::string& request_id,
+                                                 const std::string& ca,
+                                                 const std::string& enc_serial,
+                                                 const std::string& sign_serial) override;
   Result<ca::CertRecord> GetCertificate(const std::string& ca,
                                         const std::string& serial_hex) override;
   Result<std::vector<Bytes>> CaChain(const std::string& ca) override;

@@ -118,6 +118,21 @@ class LossyGateway final : public CaGateway {
                 x509::RevocationReason reason) override {
     return inner_.Revoke(id, ca, serial, reason);
   }
+  Result<ca::DualIssued> IssueEncryption(const std::string& id,
+                                         const ca::EncryptionIssueRequest& r) override {
+    ++issue_calls;
+    auto res = inner_.IssueEncryption(id, r);
+    if (lose_next_answers > 0) {
+      --lose_next_answers;
+      return Error(ErrorCode::kUnavailable, "connection to the CA lost");
+    }
+    return res;
+  }
+  Result<ca::KmKeyDelivery> RecoverEncryptionKey(const std::string& id, const std::string& ca,
+                                                 const std::string& enc_serial,
+                                                 const std::string& sign_serial) override {
+    return inner_.RecoverEncryptionKey(id, ca, enc_serial, sign_serial);
+  }
   Result<ca::CertRecord> GetCertificate(const std::string& ca, const std::string& serial) override {
     return inner_.GetCertificate(ca, serial);
   }
