@@ -3,6 +3,7 @@
 
 #include "crypto/sm3.h"
 #include "services/ca/ca_internal.h"
+#include "services/core/audit_event.h"
 
 namespace gmpki::ca {
 
@@ -27,22 +28,10 @@ std::string KmRequestId(const std::string& ca, const std::string& request_key) {
   return "sm3:" + HexEncode(ByteView(d.data(), d.size()));
 }
 
-audit::AuditEvent CaEvent(const Actor& a, std::string action, std::string object, const std::string& node,
-                          TimePoint now) {
-  audit::AuditEvent ev;
-  ev.actor = a.name;
-  ev.role = std::string(services::RoleName(a.role));
-  ev.action = std::move(action);
-  ev.object = std::move(object);
-  ev.node = node;
-  ev.time = now;
-  return ev;
-}
-
 }  // namespace
 
 Result<DualIssued> CaService::IssueEncryption(const Actor& actor, const EncryptionIssueRequest& req) {
-  auto ev = CaEvent(actor, "cert.issue-encryption", "ca:" + req.ca, settings_.node, clock_.Now());
+  auto ev = services::ActorEvent(actor, "cert.issue-encryption", "ca:" + req.ca, settings_.node, clock_.Now());
   ev.detail = nlohmann::json{{"profile", req.profile}, {"sign_serial", req.sign_serial}}.dump();
   auto refuse = [&](const Error& e) -> Error {
     RecordFailure(ev, e);
@@ -109,7 +98,7 @@ Result<KmKeyDelivery> CaService::RecoverEncryptionKey(const Actor& actor, const 
                                                       const std::string& enc_serial,
                                                       const std::string& sign_serial,
                                                       const std::string& request_key) {
-  auto ev = CaEvent(actor, "cert.key-recovery", "cert:" + ca + "/" + enc_serial, settings_.node, clock_.Now());
+  auto ev = services::ActorEvent(actor, "cert.key-recovery", "cert:" + ca + "/" + enc_serial, settings_.node, clock_.Now());
   ev.detail = nlohmann::json{{"sign_serial", sign_serial}}.dump();
   auto refuse = [&](const Error& e) -> Error {
     RecordFailure(ev, e);

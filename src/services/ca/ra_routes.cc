@@ -40,15 +40,9 @@ Result<std::vector<std::string>> StringList(const json& body, const char* key) {
   return out;
 }
 
-using Op = std::function<Result<HttpResponse>(const services::Actor&, const json&, const PathParams&)>;
-
-// The security administrator's routes: the operator, then the JSON body, then the operation.
-net::Handler Managed(services::OperatorRegistry& operators, Op op) {
-  return services::OperatorHandler(
-      operators, [op](const services::Actor& a, const HttpRequest& r, const PathParams& p) -> Result<HttpResponse> {
-        GMPKI_ASSIGN_OR_RETURN(auto body, services::JsonObjectBody(r));
-        return op(a, body, p);
-      });
+// The operators' routes: the operator, then the JSON body, then the operation.
+net::Handler Managed(services::OperatorRegistry& operators, services::JsonOperatorOp op) {
+  return services::JsonOperatorHandler(operators, std::move(op));
 }
 
 }  // namespace

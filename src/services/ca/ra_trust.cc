@@ -8,6 +8,7 @@
 #include "crypto/sm2.h"
 #include "crypto/sm3.h"
 #include "services/ca/ra_protocol.h"
+#include "services/core/audit_event.h"
 #include "services/core/config.h"
 #include "x509/certificate.h"
 
@@ -67,14 +68,7 @@ Status ValidateLists(const std::vector<std::string>& cas, const std::vector<std:
 
 audit::AuditEvent Event(const Actor& a, std::string action, std::string object, const std::string& node,
                         const Clock& clock) {
-  audit::AuditEvent ev;
-  ev.actor = a.name;
-  ev.role = std::string(services::RoleName(a.role));
-  ev.action = std::move(action);
-  ev.object = std::move(object);
-  ev.node = node;
-  ev.time = clock.Now();
-  return ev;
+  return services::ActorEvent(a, std::move(action), std::move(object), node, clock.Now());
 }
 
 }  // namespace

@@ -39,4 +39,12 @@ net::Handler OperatorHandler(OperatorRegistry& operators, OperatorOp op) {
   };
 }
 
+net::Handler JsonOperatorHandler(OperatorRegistry& operators, JsonOperatorOp op) {
+  return OperatorHandler(operators, [op = std::move(op)](const Actor& a, const net::HttpRequest& r,
+                                                         const net::PathParams& p) -> Result<net::HttpResponse> {
+    GMPKI_ASSIGN_OR_RETURN(auto body, JsonObjectBody(r));
+    return op(a, body, p);
+  });
+}
+
 }  // namespace gmpki::services

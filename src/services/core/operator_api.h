@@ -43,4 +43,9 @@ using OperatorOp = std::function<Result<net::HttpResponse>(const Actor&, const n
 // `operators` must outlive the router.
 net::Handler OperatorHandler(OperatorRegistry& operators, OperatorOp op);
 
+using JsonOperatorOp = std::function<Result<net::HttpResponse>(const Actor&, const nlohmann::json& body,
+                                                               const net::PathParams&)>;
+// As OperatorHandler, with the request body parsed as a JSON object (JsonObjectBody) first.
+net::Handler JsonOperatorHandler(OperatorRegistry& operators, JsonOperatorOp op);
+
 }  // namespace gmpki::services

@@ -58,14 +58,9 @@ net::Handler FromCa(KmService& km, CaOp op) {
   };
 }
 
-using Op = std::function<Result<HttpResponse>(const services::Actor&, const json&, const PathParams&)>;
-
-net::Handler Managed(services::OperatorRegistry& operators, Op op) {
-  return services::OperatorHandler(
-      operators, [op](const services::Actor& a, const HttpRequest& r, const PathParams& p) -> Result<HttpResponse> {
-        GMPKI_ASSIGN_OR_RETURN(auto body, services::JsonObjectBody(r));
-        return op(a, body, p);
-      });
+// The operators' routes: the operator, then the JSON body, then the operation.
+net::Handler Managed(services::OperatorRegistry& operators, services::JsonOperatorOp op) {
+  return services::JsonOperatorHandler(operators, std::move(op));
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "services/km/km_service.h"
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/random.h"
+#include "services/core/audit_event.h"
 #include "services/core/config.h"
 #include "services/km/km_internal.h"
 #include "x509/certificate.h"
@@ -83,8 +86,7 @@ audit::AuditEvent Event(std::string actor, std::string role, std::string action,
 
 audit::AuditEvent Event(const Actor& a, std::string action, std::string object, const std::string& node,
                         const Clock& clock) {
-  return Event(a.name, std::string(services::RoleName(a.role)), std::move(action), std::move(object), node,
-               clock);
+  return services::ActorEvent(a, std::move(action), std::move(object), node, clock.Now());
 }
 
 Result<std::string> NewId() {
@@ -526,18 +528,32 @@ Result<std::int64_t> KmService::PoolAvailable() {
 }
 
 Result<std::size_t> KmService::RefillPool(std::size_t target) {
-  std::size_t added = 0;
-  GMPKI_ASSIGN_OR_RETURN(auto session, device_.OpenSession());
-  for (;;) {
+  // Two stages overlap: the device generates (and seals) the next batch on another thread while
+  // this one stores the current batch, so the refill runs at the rate of the slower stage.
+  GMPKI_ASSIGN_OR_RETURN(std::shared_ptr<device::Session> gen_session, device_.OpenSession());
+  auto generate = [gen_session](std::size_t n) {
+    return gen_session->GenerateWrappedKeyPairs(kEscrowContext, n);
+  };
+  auto deficit = [&]() -> Result<std::size_t> {
     // Re-read each round: another node on the same database may be filling the pool too.
     GMPKI_ASSIGN_OR_RETURN(std::int64_t available, PoolAvailable());
-    if (static_cast<std::size_t>(available) >= target) break;
-    std::size_t n = std::min(settings_.pool_batch, target - static_cast<std::size_t>(available));
-    GMPKI_ASSIGN_OR_RETURN(auto pairs, session->GenerateWrappedKeyPairs(kEscrowContext, n));
+    if (static_cast<std::size_t>(available) >= target) return std::size_t{0};
+    return target - static_cast<std::size_t>(available);
+  };
+  std::size_t added = 0;
+  GMPKI_ASSIGN_OR_RETURN(std::size_t short_by, deficit());
+  if (short_by == 0) return added;
+  auto next = std::async(std::launch::async, generate, std::min(settings_.pool_batch, short_by));
+  while (next.valid()) {
+    GMPKI_ASSIGN_OR_RETURN(auto pairs, next.get());
+    // Start the next batch before storing this one (the pool is short by at least these pairs).
+    GMPKI_ASSIGN_OR_RETURN(short_by, deficit());
+    std::size_t more = short_by > pairs.size() ? std::min(settings_.pool_batch, short_by - pairs.size()) : 0;
+    if (more > 0) next = std::async(std::launch::async, generate, more);
     auto ev = Event("system", "", "km.pool.generate", "km-pool", settings_.node, clock_);
     ev.detail = json{{"count", pairs.size()}}.dump();
     std::int64_t now = ToUnixSeconds(clock_.Now());
-    GMPKI_RETURN_IF_ERROR(audit::RunAudited(db_, ev, [&](store::Transaction& tx) -> Status {
+    Status st = audit::RunAudited(db_, ev, [&](store::Transaction& tx) -> Status {
       // One multi-row INSERT per 128 pairs: a round trip per row would dominate on PostgreSQL.
       constexpr std::size_t kRowsPerStatement = 128;
       for (std::size_t i = 0; i < pairs.size(); i += kRowsPerStatement) {
@@ -555,7 +571,11 @@ Result<std::size_t> KmService::RefillPool(std::size_t target) {
         GMPKI_RETURN_IF_ERROR(tx.Exec(sql, params));
       }
       return OkStatus();
-    }));
+    });
+    if (!st.ok()) {
+      if (next.valid()) (void)next.get();  // never leave the generator running past return
+      return st.error();
+    }
     added += pairs.size();
   }
   return added;

@@ -45,7 +45,7 @@ struct KmSettings {
   // Background top-up: refill below low_water up to target, `batch` pairs per device call.
   std::size_t pool_low_water = 2000;
   std::size_t pool_target = 10000;
-  std::size_t pool_batch = 256;
+  std::size_t pool_batch = 1024;
   // Dual control: the second officer must approve within this many seconds of the request.
   int recovery_window_seconds = 24 * 3600;
 };

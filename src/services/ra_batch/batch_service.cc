@@ -1,3 +1,4 @@
+#include "services/core/audit_event.h"
 #include "services/ra_batch/batch_service.h"
 
 #include <nlohmann/json.hpp>
@@ -22,14 +23,7 @@ const char* const kStatusNames[] = {"pending", "issued", "failed", "duplicate"};
 
 audit::AuditEvent Event(const Actor& actor, std::string action, const std::string& batch_id,
                         const Clock& clock, const std::string& node) {
-  audit::AuditEvent e;
-  e.actor = actor.name;
-  e.role = std::string(services::RoleName(actor.role));
-  e.action = std::move(action);
-  e.object = "batch:" + batch_id;
-  e.time = clock.Now();
-  e.node = node;
-  return e;
+  return services::ActorEvent(actor, std::move(action), "batch:" + batch_id, node, clock.Now());
 }
 
 nlohmann::json CountsJson(const BatchCounts& c) {
