@@ -15,6 +15,7 @@ PKGS=(
   openjdk-17-jdk-headless libbcprov-java libbcpkix-java
   curl procps python3 valgrind
   golang-cfssl libbotan-2-dev
+  python3-cryptography-vectors
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -55,15 +55,23 @@ struct CrlSpec {
   // AuthorityKeyIdentifier keyIdentifier; defaults to KeyIdentifierFor(signer.public_key)
   // when empty.
   Bytes authority_key_id;
+  // Set for a partitioned CRL: a critical issuingDistributionPoint (RFC 5280 section 5.2.5)
+  // naming the distribution point the CRL covers, equal to the cRLDistributionPoints URI of
+  // the certificates in its scope (section 6.3.3 (b)(2)).
+  std::optional<IssuingDistributionPointValue> issuing_distribution_point;
 };
 
 // Builds and signs a v2 CRL. kInvalidArgument when next_update <= this_update, a serial is
-// empty or > 20 octets, or a serial appears twice.
+// empty or > 20 octets, a serial appears twice, a time is outside 1950..9999 or a reason is
+// not a CRLReason. Entries are written in the given order. Linear in the number of entries
+// when the serials come in ascending numeric order (one buffer, no per-entry allocation:
+// about 0.1 s for 1,000,000 entries, most of it SM3 over the TBS; bench/bench_crl.cc); other
+// orders add an O(n log n) duplicate check.
 Result<Bytes> BuildCrl(const CrlSpec& spec, const Signer& signer);
 
 class Crl {
  public:
-  // kTooLarge over 16 MiB; kMalformedInput on bad DER or trailing data; kUnsupported for a
+  // kTooLarge over 128 MiB; kMalformedInput on bad DER or trailing data; kUnsupported for a
   // signature algorithm other than SM2-with-SM3.
   static Result<Crl> FromDer(ByteView der);
   static Result<Crl> FromPem(std::string_view pem);
@@ -82,7 +90,12 @@ class Crl {
   const std::optional<Bytes>& authority_key_id() const { return authority_key_id_; }
   const std::vector<RevokedEntry>& entries() const { return entries_; }
   const std::vector<Extension>& extensions() const { return extensions_; }
+  // The issuingDistributionPoint extension, when the CRL has one (a partitioned CRL).
+  const std::optional<IssuingDistributionPointValue>& issuing_distribution_point() const {
+    return issuing_distribution_point_;
+  }
   // The entry for `serial` (unsigned big-endian, leading zeros ignored), or nullptr.
+  // O(log n) when the CRL lists its serials in ascending order (gmpki's do), else O(n).
   const RevokedEntry* Find(ByteView serial) const;
   std::string ToPem() const;
 
@@ -99,6 +112,8 @@ class Crl {
   std::optional<Bytes> authority_key_id_;
   std::vector<RevokedEntry> entries_;
   std::vector<Extension> extensions_;
+  std::optional<IssuingDistributionPointValue> issuing_distribution_point_;
+  bool ascending_ = true;  // serials strictly ascending: Find may binary-search
 };
 
 // kBadSignature when the CRL's signature does not verify with `issuer_key` and the GM/T ID.

@@ -388,6 +388,11 @@ Result<TimePoint> ParseTime(const Element& e) {
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59) {
     return Malformed("time field out of range: " + s);
   }
+  // TimePoint counts nanoseconds in 64 bits: years 1678..2261 only. A later time (RFC 5280
+  // §4.1.2.5: 99991231235959Z means "no well-defined expiration") saturates to the latest
+  // representable instant, an earlier one to the earliest, instead of overflowing.
+  if (year > 2261) return TimePoint::max();
+  if (year < 1678) return TimePoint::min();
   std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
   return FromUnixSeconds(days * 86400 + hour * 3600 + min * 60 + sec);
 }

@@ -92,6 +92,29 @@ Result<Extension> CrlDistributionPoints(const std::vector<std::string>& uris) {
   return Make(oid::kCrlDistributionPoints, false, der::Sequence(points));
 }
 
+// RFC 5280 section 5.2.5; tags in the IMPLICIT module: distributionPoint [0] (a CHOICE, hence
+// explicit) holding fullName [0] GeneralNames; onlyContainsUserCerts [1], onlyContainsCACerts
+// [2] BOOLEAN, DEFAULT FALSE so omitted unless true (X.690 section 11.5).
+Result<Extension> IssuingDistributionPoint(const IssuingDistributionPointValue& idp) {
+  if (idp.full_name_uris.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "issuingDistributionPoint without a URI");
+  }
+  if (idp.only_user_certs && idp.only_ca_certs) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "issuingDistributionPoint: onlyContainsUserCerts and onlyContainsCACerts");
+  }
+  Bytes names;
+  for (const auto& u : idp.full_name_uris) {
+    GMPKI_ASSIGN_OR_RETURN(Bytes gn, GeneralNameIa5(kGnUri, u));
+    names.insert(names.end(), gn.begin(), gn.end());
+  }
+  std::vector<Bytes> items{der::Explicit(0, der::Tlv(der::ContextConstructed(0), names))};
+  const Bytes kTrue{0xff};
+  if (idp.only_user_certs) items.push_back(der::Tlv(der::ContextPrimitive(1), kTrue));
+  if (idp.only_ca_certs) items.push_back(der::Tlv(der::ContextPrimitive(2), kTrue));
+  return Make(oid::kIssuingDistributionPoint, true, der::Sequence(items));
+}
+
 Result<Extension> AuthorityInfoAccess(const std::vector<std::string>& ocsp_uris,
                                       const std::vector<std::string>& ca_issuers_uris) {
   std::vector<Bytes> items;
@@ -192,6 +215,12 @@ Result<Extension> InvalidityDate(TimePoint t) {
   return Make(oid::kInvalidityDate, false, std::move(g));
 }
 
+Extension OcspNoCheck() { return Make(oid::kOcspNoCheck, false, der::Null()); }
+
+Extension OcspSigningExtKeyUsage() {
+  return Make(oid::kExtKeyUsage, false, der::Sequence({der::OidLiteral(oid::kKpOcspSigning)}));
+}
+
 }  // namespace ext
 
 Result<BasicConstraintsValue> ParseBasicConstraints(ByteView value) {
@@ -282,6 +311,40 @@ Result<std::vector<std::string>> ParseCrlDistributionPoints(ByteView value) {
     if (full) GMPKI_RETURN_IF_ERROR(CollectNames(full->content, names));
   }
   return names.uris;
+}
+
+Result<IssuingDistributionPointValue> ParseIssuingDistributionPoint(ByteView value) {
+  GMPKI_ASSIGN_OR_RETURN(der::Element seq, der::ParseSingle(value));
+  if (seq.tag != der::kSequence) return Bad("issuingDistributionPoint");
+  der::Reader r(seq.content);
+  IssuingDistributionPointValue out;
+  GMPKI_ASSIGN_OR_RETURN(auto dpn, r.Optional(der::ContextConstructed(0)));
+  if (dpn) {
+    der::Reader inner(dpn->content);
+    GMPKI_ASSIGN_OR_RETURN(auto full, inner.Optional(der::ContextConstructed(0)));
+    if (full) {
+      ext::AltNames names;
+      GMPKI_RETURN_IF_ERROR(CollectNames(full->content, names));
+      out.full_name_uris = std::move(names.uris);
+    }
+  }
+  auto flag = [&r](int n, bool& dst) -> Status {
+    GMPKI_ASSIGN_OR_RETURN(auto f, r.Optional(der::ContextPrimitive(n)));
+    if (!f) return OkStatus();
+    if (f->content.size() != 1 || (f->content[0] != 0 && f->content[0] != 0xff)) {
+      return Bad("issuingDistributionPoint flag is not a DER BOOLEAN");
+    }
+    dst = f->content[0] == 0xff;
+    return OkStatus();
+  };
+  GMPKI_RETURN_IF_ERROR(flag(1, out.only_user_certs));
+  GMPKI_RETURN_IF_ERROR(flag(2, out.only_ca_certs));
+  if (!r.empty()) {
+    return Error(ErrorCode::kUnsupported,
+                 "issuingDistributionPoint with onlySomeReasons, indirectCRL or attribute "
+                 "certificates");
+  }
+  return out;
 }
 
 Result<ext::AltNames> ParseSubjectAltName(ByteView value) {

@@ -37,6 +37,7 @@ inline constexpr std::string_view kCrlNumber = "2.5.29.20";
 inline constexpr std::string_view kDeltaCrlIndicator = "2.5.29.27";
 inline constexpr std::string_view kReasonCode = "2.5.29.21";
 inline constexpr std::string_view kInvalidityDate = "2.5.29.24";
+inline constexpr std::string_view kIssuingDistributionPoint = "2.5.29.28";
 // RFC 5280 section 4.2.1.12 key purposes.
 inline constexpr std::string_view kKpServerAuth = "1.3.6.1.5.5.7.3.1";
 inline constexpr std::string_view kKpClientAuth = "1.3.6.1.5.5.7.3.2";
@@ -44,6 +45,8 @@ inline constexpr std::string_view kKpCodeSigning = "1.3.6.1.5.5.7.3.3";
 inline constexpr std::string_view kKpEmailProtection = "1.3.6.1.5.5.7.3.4";
 inline constexpr std::string_view kKpTimeStamping = "1.3.6.1.5.5.7.3.8";
 inline constexpr std::string_view kKpOcspSigning = "1.3.6.1.5.5.7.3.9";
+// RFC 6960 section 4.2.2.2.1: id-pkix-ocsp-nocheck, value NULL.
+inline constexpr std::string_view kOcspNoCheck = "1.3.6.1.5.5.7.48.1.5";
 inline constexpr std::string_view kAnyPolicy = "2.5.29.32.0";
 // GM/T 0015-2012 arc 1.2.156.10260.4.1 (STANDARDS-NOTES section 1.5).
 inline constexpr std::string_view kIdentifyCode = "1.2.156.10260.4.1.1";
@@ -126,7 +129,31 @@ Extension CrlNumber(std::uint64_t number);
 Extension DeltaCrlIndicator(std::uint64_t base_crl_number);
 Extension ReasonCode(int reason);
 Result<Extension> InvalidityDate(TimePoint t);
+
+// OCSP signing certificate (RFC 6960 section 4.2.2.2): a delegated responder's certificate
+// carries ExtKeyUsage(id-kp-OCSPSigning) and, so that clients need not check its own status,
+// id-pkix-ocsp-nocheck ::= NULL (section 4.2.2.2.1, "SHOULD be a non-critical extension").
+Extension OcspNoCheck();
+// ExtKeyUsage { id-kp-OCSPSigning }, non-critical.
+Extension OcspSigningExtKeyUsage();
 }  // namespace ext
+
+// issuingDistributionPoint (RFC 5280 section 5.2.5), the parts a partitioned CRL uses:
+// distributionPoint fullName URIs and the onlyContainsUserCerts / onlyContainsCACerts flags
+// (onlySomeReasons, indirectCRL and onlyContainsAttributeCerts are never emitted; parsing
+// rejects an IDP that sets them, since this CA would misread such a CRL's scope).
+struct IssuingDistributionPointValue {
+  std::vector<std::string> full_name_uris;
+  bool only_user_certs = false;
+  bool only_ca_certs = false;
+  bool operator==(const IssuingDistributionPointValue&) const = default;
+};
+namespace ext {
+// Always critical (RFC 5280 section 5.2.5: "this extension MUST be critical"). kInvalidArgument
+// when no URI is given, a URI is not IA5, or both only_* flags are set.
+Result<Extension> IssuingDistributionPoint(const IssuingDistributionPointValue& idp);
+}  // namespace ext
+Result<IssuingDistributionPointValue> ParseIssuingDistributionPoint(ByteView value);
 
 // Parsers of extnValue contents. kMalformedInput on bad DER.
 struct BasicConstraintsValue {

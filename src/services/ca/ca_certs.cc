@@ -135,6 +135,7 @@ struct CaService::Prepared {
   std::string request_key;
   std::string pem;
   std::string audit_detail;
+  std::optional<std::int64_t> crl_partition;
 };
 
 Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const Profile& profile,
@@ -177,8 +178,12 @@ Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const 
   Bytes key_id = x509::KeyIdentifierFor(key);
   ext.push_back(x509::ext::SubjectKeyIdentifier(key_id));
   ext.push_back(x509::ext::AuthorityKeyIdentifier(x509::KeyIdentifierFor(issuer.signer.public_key)));
+  // The CRL DP names the partition's CRL when partitioning is on (RFC 5280 §4.2.1.13); that
+  // CRL's issuingDistributionPoint carries the same URI (§5.2.5, §6.3.3 (b)(2)).
+  GMPKI_ASSIGN_OR_RETURN(std::optional<std::int64_t> partition,
+                         NextCrlPartition(issuer.record.name));
   GMPKI_ASSIGN_OR_RETURN(auto dp, x509::ext::CrlDistributionPoints(
-                                      {settings_.public_base_url + "/crl/" + issuer.record.name + ".crl"}));
+                                      {CrlUrl(issuer.record.name, partition)}));
   ext.push_back(std::move(dp));
   // caIssuers only: the OCSP responder URI is added when the node serves OCSP.
   GMPKI_ASSIGN_OR_RETURN(auto aia, x509::ext::AuthorityInfoAccess(
@@ -228,6 +233,7 @@ Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const 
   rec.der = std::move(der);
   p.key_id_hex = HexEncode(key_id);
   p.request_key = req.request_key;
+  p.crl_partition = partition;
   // Identity numbers are masked in the audit trail (CC-FPR).
   nlohmann::json d{{"profile", rec.profile}, {"subject", rec.subject}, {"not_after", rec.not_after}};
   if (req.identity.resident_id) d["resident_id"] = MaskIdentifier(*req.identity.resident_id);
@@ -249,10 +255,11 @@ Status CaService::StoreIssued(store::Transaction& tx, const Prepared& p, audit::
   if (!p.request_key.empty()) request_key = p.request_key;
   auto ins = tx.Exec(
       "INSERT INTO certificates (ca, serial_hex, subject, profile, status, not_before, not_after,"
-      " issued_unix, requested_by, key_id, der, request_key)"
-      " VALUES (?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?, ?)",
+      " issued_unix, requested_by, key_id, der, request_key, crl_partition)"
+      " VALUES (?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?, ?, ?)",
       {rec.ca, rec.serial_hex, rec.subject, rec.profile, rec.not_before, rec.not_after,
-       rec.issued_unix, rec.requested_by, p.key_id_hex, rec.der, request_key});
+       rec.issued_unix, rec.requested_by, p.key_id_hex, rec.der, request_key,
+       p.crl_partition ? store::Value(*p.crl_partition) : store::Value(store::Null{})});
   if (!ins.ok()) {
     if (ins.error().code() == ErrorCode::kAlreadyExists) {
       // A serial collision, or a concurrent request with the same request key: either way the

@@ -50,6 +50,14 @@ std::vector<store::Migration> CaMigrations() {
       // How far each consumer of the outbox has read (the KM revocation forwarder, ca_km.cc).
       {203, "outbox cursors",
        "CREATE TABLE ca_outbox_cursors (consumer TEXT PRIMARY KEY, last_id INTEGER NOT NULL)"},
+      // Partitioned CRLs (ca_crl.cc, README "CRL partitions"): the partition a certificate was
+      // assigned at issue (NULL: only the CA's full CRL), and the partition a CRL covers (NULL:
+      // the full CRL). PERSISTENT: partition numbers are in issued certificates' CRL DP URLs.
+      {204, "crl partitions",
+       "ALTER TABLE certificates ADD COLUMN crl_partition INTEGER;"
+       "CREATE INDEX certificates_crl_partition ON certificates(ca, crl_partition, serial_hex);"
+       "ALTER TABLE crls ADD COLUMN crl_partition INTEGER;"
+       "CREATE INDEX crls_partition ON crls(ca, crl_partition, number)"},
   };
 }
 

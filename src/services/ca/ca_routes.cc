@@ -241,7 +241,9 @@ Status AddCaApiRoutes(net::Router& router, const ApiDeps& d) {
 }
 
 Status AddCaPublicRoutes(net::Router& router, CaService& ca) {
-  // GET /crl/<ca>.crl and /crl/<ca>-delta.crl (DER, RFC 5280 §4.2.1.13), /ca/<ca>.crt (DER).
+  // GET /crl/<ca>.crl and /crl/<ca>-delta.crl (DER, RFC 5280 §4.2.1.13), the partition CRLs
+  // /crl/<ca>-p<N>.crl and /crl/<ca>-p<N>-delta.crl (the URLs CaService::CrlUrl puts in
+  // certificates), /ca/<ca>.crt (DER).
   GMPKI_RETURN_IF_ERROR(router.Add("GET", "/crl/{file}", [&ca](const HttpRequest& r, const PathParams& p) {
     std::string f = p.at("file");
     if (f.size() < 5 || f.substr(f.size() - 4) != ".crl") {
@@ -250,6 +252,19 @@ Status AddCaPublicRoutes(net::Router& router, CaService& ca) {
     std::string name = f.substr(0, f.size() - 4);
     bool delta = name.size() > 6 && name.substr(name.size() - 6) == "-delta";
     if (delta) name = name.substr(0, name.size() - 6);
+    // "<ca>-p<digits>" names a partition; if no such partition CRL exists the whole name is
+    // tried as a CA name, so a CA that happens to be called "x-p1" still gets its full CRL.
+    std::size_t dash = name.rfind("-p");
+    if (dash != std::string::npos && dash > 0 && dash + 2 < name.size() &&
+        name.size() - dash <= 20 &&  // at most 18 digits: fits std::stoll
+        name.find_first_not_of("0123456789", dash + 2) == std::string::npos) {
+      auto part = ca.LatestPartitionCrl(name.substr(0, dash), std::stoll(name.substr(dash + 2)),
+                                        delta);
+      if (part.ok()) return net::TextResponse(200, ToString(*part), "application/pkix-crl");
+      if (part.error().code() != ErrorCode::kNotFound) {
+        return net::ProblemResponse(part.error(), r.path);
+      }
+    }
     auto crl = ca.LatestCrl(name, delta);
     if (!crl.ok()) return net::ProblemResponse(crl.error(), r.path);
     return net::TextResponse(200, ToString(*crl), "application/pkix-crl");

@@ -40,6 +40,12 @@ struct CaSettings {
   std::string node = "node-1";
   std::string public_base_url = "http://127.0.0.1:8080";  // CRL DP: <url>/crl/<ca>.crl
   int crl_validity_hours = 24;
+  // Partitioned CRLs (RFC 5280 §5.2.5, src/services/ca/README.md "CRL partitions"). 0: every
+  // certificate names the CA's full CRL. N > 0: end-entity certificates are assigned, in issue
+  // order, to partitions of about N certificates; a certificate's cRLDistributionPoints names
+  // <public_base_url>/crl/<ca>-p<partition>.crl, whose CRL lists only that partition. CA
+  // certificates always name the parent's full CRL, which keeps listing every certificate.
+  std::int64_t crl_partition_size = 0;
 };
 
 // PERSISTENT values of cas.status: "active", "pending" (key generated, certificate awaited from
@@ -115,6 +121,7 @@ struct CertQuery {
 enum class ExportFormat { kPem, kDer, kPkcs7Der, kPkcs7Pem };
 
 struct CrlResult {
+  std::optional<std::int64_t> partition;  // set for a partition's CRL
   std::uint64_t number = 0;
   std::optional<std::uint64_t> delta_base;
   std::size_t entries = 0;
@@ -234,6 +241,24 @@ class CaService {
   Result<CrlResult> IssueCrl(const services::Actor& actor, const std::string& ca, bool delta);
   // The latest CRL of the CA (public: served on the plain-HTTP address). kNotFound if none.
   Result<Bytes> LatestCrl(const std::string& ca, bool delta);
+  // The CRL of one partition: the revoked and held certificates assigned to `partition`, with a
+  // critical issuingDistributionPoint whose fullName is CrlUrl(ca, partition) (the URI those
+  // certificates carry) and onlyContainsUserCerts. A delta is against the partition's latest
+  // full CRL (kFailedPrecondition if none). kInvalidArgument for a negative partition.
+  Result<CrlResult> IssuePartitionCrl(const services::Actor& actor, const std::string& ca,
+                                      std::int64_t partition, bool delta);
+  // Issues the full CRL of each partition of `ca` (0 up to the highest assigned) that has no
+  // CRL yet or in which a certificate was revoked, held or released since its latest CRL; with
+  // `all_partitions`, of every partition (the periodic refresh ahead of nextUpdate). Returns
+  // what was issued, in partition order. What the scheduler runs after revocations and
+  // periodically (README "CRL partitions").
+  Result<std::vector<CrlResult>> IssueChangedPartitionCrls(const services::Actor& actor,
+                                                           const std::string& ca,
+                                                           bool all_partitions = false);
+  // The latest CRL of a partition (public). kNotFound if none.
+  Result<Bytes> LatestPartitionCrl(const std::string& ca, std::int64_t partition, bool delta);
+  // Distribution point URL: <public_base_url>/crl/<ca>.crl, or <ca>-p<N>.crl for partition N.
+  std::string CrlUrl(const std::string& ca, std::optional<std::int64_t> partition) const;
 
   // --- trust list (Permission kCtlIssue) ---
   // Signs a CTL with the key of `ca` (the industry CA) listing every active CA certificate of
@@ -268,6 +293,11 @@ class CaService {
                                          const std::string& serial, const Status& pop,
                                          const x509::CertificateRequest* csr,
                                          const x509::Name* subject, const crypto::Sm2PublicKey* key);
+  // The partition of the next end-entity certificate of `ca` (issue order); nullopt when
+  // partitioning is off.
+  Result<std::optional<std::int64_t>> NextCrlPartition(const std::string& ca);
+  Result<CrlResult> IssueCrlFor(const services::Actor& actor, const std::string& ca,
+                                std::optional<std::int64_t> partition, bool delta);
   Status ChangeStatus(const services::Actor& actor, const std::string& ca,
                       const std::string& serial_hex, const std::string& action,
                       x509::RevocationReason reason);
@@ -282,6 +312,8 @@ class CaService {
   std::mutex km_forward_mu_;
   std::mutex cache_mu_;
   std::map<std::string, std::shared_ptr<const x509::Certificate>> ca_cert_cache_;
+  std::mutex partition_mu_;
+  std::map<std::string, std::int64_t> partition_seq_;  // per CA: next issue sequence number
 };
 
 // Normalises a serial given by a user: strips "0x", ':' separators and leading zeros,

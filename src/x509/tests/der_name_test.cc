@@ -60,6 +60,20 @@ TEST(Der, TimeUsesUtcTimeThrough2049AndGeneralizedTimeFrom2050) {
   EXPECT_FALSE(der::Time(FromUnixSeconds(-700000000)).ok());  // 1947
 }
 
+// RFC 5280 §4.1.2.5: 99991231235959Z ("no well-defined expiration") and other years outside
+// what a TimePoint holds saturate instead of overflowing (UBSan found the overflow).
+TEST(Der, TimesBeyondTimePointRangeSaturate) {
+  auto parse = [](const std::string& content, std::uint8_t tag) {
+    Bytes der{tag, static_cast<std::uint8_t>(content.size())};
+    der.insert(der.end(), content.begin(), content.end());
+    return der::ParseTime(Must(der::ParseSingle(der)));
+  };
+  EXPECT_EQ(Must(parse("99991231235959Z", 0x18)), TimePoint::max());
+  EXPECT_EQ(Must(parse("22620101000000Z", 0x18)), TimePoint::max());
+  EXPECT_EQ(Must(parse("00010101000000Z", 0x18)), TimePoint::min());
+  EXPECT_EQ(Must(parse("22611231235959Z", 0x18)), FromUnixSeconds(9214646399));
+}
+
 TEST(Der, ReaderRejectsNonDerAndTruncation) {
   EXPECT_FALSE(der::ParseSingle(Bytes{0x30, 0x81, 0x01, 0x00}).ok());  // non-minimal length
   EXPECT_FALSE(der::ParseSingle(Bytes{0x30, 0x80, 0x00, 0x00}).ok());  // indefinite
