@@ -1,5 +1,7 @@
 #include "x509/chain.h"
 
+#include <algorithm>
+
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -120,6 +122,28 @@ Status OpenSslVerify(const Certificate& leaf, const std::vector<Certificate>& in
   }
 }
 
+// RFC 5280 §6.3.3 (b): whether a CRL's scope covers `cert`. A CRL with an
+// issuingDistributionPoint (a partition CRL, for example) covers only certificates of the kind it
+// names (onlyContainsUserCerts / onlyContainsCACerts) whose cRLDistributionPoints carry one of
+// its distribution-point URIs; any other CRL of the issuer covers every certificate.
+bool CrlCovers(const Crl& crl, const Certificate& cert) {
+  const auto& idp = crl.issuing_distribution_point();
+  if (!idp) return true;
+  if (idp->only_user_certs && cert.is_ca()) return false;
+  if (idp->only_ca_certs && !cert.is_ca()) return false;
+  if (idp->full_name_uris.empty()) return true;
+  const Extension* cdp = cert.FindExtension(oid::kCrlDistributionPoints);
+  if (!cdp) return false;
+  auto uris = ParseCrlDistributionPoints(cdp->value);
+  if (!uris.ok()) return false;
+  for (const auto& u : *uris) {
+    if (std::find(idp->full_name_uris.begin(), idp->full_name_uris.end(), u) != idp->full_name_uris.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Status CheckRevocation(const Certificate& cert, const Certificate& issuer,
                        const ChainOptions& options) {
   bool covered = false;
@@ -131,6 +155,7 @@ Status CheckRevocation(const Certificate& cert, const Certificate& issuer,
     for (const Crl& crl : options.crls) {
       if (crl.is_delta() != (pass == 1)) continue;
       if (!(crl.issuer() == cert.issuer())) continue;
+      if (!CrlCovers(crl, cert)) continue;  // another partition's CRL says nothing about cert
       if (crl.authority_key_id() && issuer.subject_key_id() &&
           *crl.authority_key_id() != *issuer.subject_key_id()) {
         continue;  // from another key of the same CA name

@@ -195,6 +195,60 @@ TEST(Chain, RevokedViaCrl) {
             ErrorCode::kFailedPrecondition);
 }
 
+// A partition CRL (issuingDistributionPoint) covers only the certificates whose
+// cRLDistributionPoints name it (RFC 5280 §6.3.3 (b)): it can neither revoke a certificate of
+// another partition nor count as the CRL that covers it.
+// req: CA-03
+TEST(Chain, PartitionCrlCoversOnlyItsOwnCertificates) {
+  Chain4 c;
+  const std::string p1 = "http://127.0.0.1/crl/biz-p1.crl", p2 = "http://127.0.0.1/crl/biz-p2.crl";
+  Certificate in_p1 = Must(Certificate::FromDer(IssueTestCert(
+      c.ee_name, c.ee_key.pub, c.business_name, c.business_key.signer, false, std::nullopt, Days(-1),
+      Days(365), {Must(ext::CrlDistributionPoints({p1}))})));
+  Certificate in_p2 = Must(Certificate::FromDer(IssueTestCert(
+      c.ee_name, c.ee_key.pub, c.business_name, c.business_key.signer, false, std::nullopt, Days(-1),
+      Days(365), {Must(ext::CrlDistributionPoints({p2}))})));
+  auto partition_crl = [&](const Name& issuer, const Signer& signer, const std::string& uri,
+                           std::vector<Bytes> serials) {
+    CrlSpec s;
+    s.issuer = issuer;
+    s.this_update = T0();
+    s.next_update = Days(7);
+    s.crl_number = 1;
+    std::sort(serials.begin(), serials.end());
+    for (const auto& sn : serials) s.entries.push_back({sn, Days(-1), RevocationReason::kKeyCompromise, {}});
+    s.issuing_distribution_point = IssuingDistributionPointValue{{uri}, true, false};
+    return Must(Crl::FromDer(Must(BuildCrl(s, signer))));
+  };
+  const Name& biz = c.business_name;
+  const Signer& biz_signer = c.business_key.signer;
+  // Full CRLs (no IDP) of the two levels above, listing nothing relevant.
+  Crl industry_full = RevokeIn(c.ee, c.industry_name, c.industry_key.signer, RevocationReason::kSuperseded);
+  Crl root_full = RevokeIn(c.ee, c.root_name, c.root_key.signer, RevocationReason::kSuperseded);
+  // Partition 1's CRL lists both serials: it revokes its own certificate only.
+  Crl crl1 = partition_crl(biz, biz_signer, p1, {in_p1.serial(), in_p2.serial()});
+  EXPECT_EQ(VerifyChain(in_p1, {c.business, c.industry}, {c.root}, At(T0(), {crl1})).error().code(),
+            ErrorCode::kConflict);
+  EXPECT_TRUE(VerifyChain(in_p2, {c.business, c.industry}, {c.root}, At(T0(), {crl1})).ok());
+  // With require_crls, partition 1's CRL is not a CRL for partition 2's certificate...
+  ChainOptions strict = At(T0(), {crl1, industry_full, root_full});
+  strict.require_crls = true;
+  EXPECT_EQ(VerifyChain(in_p2, {c.business, c.industry}, {c.root}, strict).error().code(),
+            ErrorCode::kFailedPrecondition);
+  // ...its own partition's CRL is, and no partition CRL covers a certificate without CRL
+  // distribution points.
+  strict.crls = {partition_crl(biz, biz_signer, p2, {}), industry_full, root_full};
+  EXPECT_TRUE(VerifyChain(in_p2, {c.business, c.industry}, {c.root}, strict).ok());
+  EXPECT_EQ(VerifyChain(c.ee, {c.business, c.industry}, {c.root}, strict).error().code(),
+            ErrorCode::kFailedPrecondition);
+  // onlyContainsUserCerts: an industry-CA partition CRL listing the business CA neither revokes
+  // nor covers that CA certificate.
+  Crl industry_users = partition_crl(c.industry_name, c.industry_key.signer, p1, {c.business.serial()});
+  strict.crls = {partition_crl(biz, biz_signer, p1, {}), industry_users, root_full};
+  EXPECT_EQ(VerifyChain(in_p1, {c.business, c.industry}, {c.root}, strict).error().code(),
+            ErrorCode::kFailedPrecondition);
+}
+
 // req: CA-03
 TEST(Chain, CrlWithBadSignatureOrWrongIdFails) {
   Chain4 c;
