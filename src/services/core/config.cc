@@ -184,10 +184,12 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
 
   GMPKI_ASSIGN_OR_RETURN(const toml::table* ca, table("ca"));
   if (ca) {
-    GMPKI_RETURN_IF_ERROR(CheckKeys(*ca, "ca", {"public_base_url", "default_validity_days", "crl_validity_hours"}));
+    GMPKI_RETURN_IF_ERROR(CheckKeys(*ca, "ca", {"public_base_url", "default_validity_days", "crl_validity_hours",
+                                                "crl_partition_size"}));
     GMPKI_RETURN_IF_ERROR(Get(*ca, "ca", "public_base_url", c.public_base_url));
     GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "default_validity_days", c.default_validity_days, 1, 36500));
     GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "crl_validity_hours", c.crl_validity_hours, 1, 24 * 366));
+    GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "crl_partition_size", c.crl_partition_size, 0, 10'000'000));
   }
   if (c.public_base_url.rfind("http://", 0) != 0 && c.public_base_url.rfind("https://", 0) != 0) {
     return Invalid("ca.public_base_url must be an http:// or https:// URL");
@@ -274,7 +276,8 @@ std::string Config::ToToml() const {
                              {"max_body_bytes", static_cast<std::int64_t>(max_body_bytes)}}},
       {"ca", toml::table{{"public_base_url", public_base_url},
                          {"default_validity_days", default_validity_days},
-                         {"crl_validity_hours", crl_validity_hours}}},
+                         {"crl_validity_hours", crl_validity_hours},
+                         {"crl_partition_size", crl_partition_size}}},
       {"ra", toml::table{{"name", ra_name}, {"ca_url", ra_ca_url}}},
       {"km", toml::table{{"url", km_url},
                          {"pool_target", km_pool_target},

@@ -47,6 +47,9 @@ struct Config {
   std::string public_base_url = "http://127.0.0.1:8080";  // for CRL distribution points / AIA
   int default_validity_days = 365;
   int crl_validity_hours = 24;
+  // Partitioned CRLs (services/ca/ca_service.h CaSettings::crl_partition_size): 0 = one CRL per
+  // CA; N > 0 = end-entity certificates in partitions of about N, each with its own CRL.
+  int crl_partition_size = 0;
 
   // [ra] (nodes with role "ra")
   std::string ra_name = "demo-ra";  // the name the CA knows this RA by

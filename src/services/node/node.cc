@@ -287,7 +287,7 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
 
   // 4. Demo hierarchy: root -> industry CA -> business CA (LD/T 02.1 §7.2), with first CRLs.
   if (o.demo && o.demo_hierarchy && has_role("ca")) {
-    ca::CaSettings settings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours};
+    ca::CaSettings settings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours, cfg.crl_partition_size};
     ca::CaService ca(*db, *dev, clock, settings);
     Actor sec{InitialOperatorName(Role::kSecurityAdmin), Role::kSecurityAdmin};
     Actor op{InitialOperatorName(Role::kCaOperator), Role::kCaOperator};
@@ -312,7 +312,8 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
     Actor sys{InitialOperatorName(Role::kSystemAdmin), Role::kSystemAdmin};
     GMPKI_RETURN_IF_ERROR(registry.Enrol(sys, reviewer, Role::kRaOperator, reviewer, fp));
     result.credential_dirs.push_back(dir);
-    ca::CaService ca(*db, *dev, clock, ca::CaSettings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours});
+    ca::CaService ca(*db, *dev, clock, ca::CaSettings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours,
+                                                    cfg.crl_partition_size});
     ra::LocalCaGateway gateway(ca, cfg.ra_name);
     GMPKI_ASSIGN_OR_RETURN(auto codec, pii::PiiCodec::Create(*dev));
     ra::RaService ra(*db, std::make_shared<const pii::PiiCodec>(std::move(codec)), gateway, clock,
@@ -376,7 +377,7 @@ Result<std::unique_ptr<Node>> Node::Open(const fs::path& home, const std::vector
   GMPKI_ASSIGN_OR_RETURN(n->db_, store::OpenDatabase(n->config_.database_url));
   GMPKI_RETURN_IF_ERROR(n->db_->Migrate(AllMigrations()));
   ca::CaSettings settings{n->config_.node_name, n->config_.public_base_url,
-                          n->config_.crl_validity_hours};
+                          n->config_.crl_validity_hours, n->config_.crl_partition_size};
   n->ca_ = std::make_unique<ca::CaService>(*n->db_, *n->device_, n->clock_, settings);
   n->operators_ = std::make_unique<services::OperatorRegistry>(*n->db_, n->clock_, n->config_.node_name);
   n->ra_trust_ = std::make_unique<ca::RaTrust>(*n->db_, *n->ca_, n->clock_, n->config_.node_name);

@@ -4,10 +4,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "crypto/random.h"
 #include "crypto/self_test.h"
 #include "services/node/node.h"
+#include "x509/csr.h"
+#include "x509/extensions.h"
+#include "x509/name.h"
+#include "x509/signer.h"
 
 namespace gmpki::node {
 namespace {
@@ -149,6 +154,52 @@ TEST_F(NodeTest, TlsKeysOnDiskAreEncryptedUnderTheDevice) {
   auto cas = (*n)->ca().ListCas(Actor{"x", Role::kCaOperator});
   ASSERT_TRUE(cas.ok());
   EXPECT_EQ(cas->size(), 3u);
+}
+
+// [ca] crl_partition_size reaches the CA: certificates name their partition's CRL, and that CRL
+// carries the same URI in its issuingDistributionPoint (issue #6 item 2).
+// req: CA-03
+TEST_F(NodeTest, CrlPartitionSizeFromTheConfigurationPartitionsCertificates) {
+  opts_.demo = true;
+  ASSERT_TRUE(InitHome(opts_, clock_).ok());
+  {
+    std::ifstream in(opts_.home / "gmpki.toml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string toml = ss.str();
+    auto pos = toml.find("crl_partition_size = 0");
+    ASSERT_NE(pos, std::string::npos) << toml;
+    toml.replace(pos, std::string("crl_partition_size = 0").size(), "crl_partition_size = 1000");
+    std::ofstream(opts_.home / "gmpki.toml") << toml;
+  }
+  auto n = Node::Open(opts_.home);
+  ASSERT_TRUE(n.ok()) << n.error().ToString();
+  EXPECT_EQ((*n)->config().crl_partition_size, 1000);
+  auto kp = crypto::Sm2GenerateKeyPair();
+  ASSERT_TRUE(kp.ok());
+  auto key = std::make_shared<crypto::Sm2PrivateKey>(std::move(kp->private_key));
+  ca::IssueRequest req;
+  req.ca = "ministry-ca";
+  req.profile = "personal-sign";
+  req.csr = *x509::BuildCsr(*x509::Name::Parse("C=CN,CN=Partitioned"), x509::MakeSoftwareSigner(key, kp->public_key));
+  Actor op{InitialOperatorName(Role::kCaOperator), Role::kCaOperator};
+  auto issued = (*n)->ca().Issue(op, req);
+  ASSERT_TRUE(issued.ok()) << issued.error().ToString();
+  auto cert = x509::Certificate::FromDer(issued->record.der);
+  ASSERT_TRUE(cert.ok());
+  const auto* cdp = cert->FindExtension(x509::oid::kCrlDistributionPoints);
+  ASSERT_NE(cdp, nullptr);
+  auto uris = x509::ParseCrlDistributionPoints(cdp->value);
+  ASSERT_TRUE(uris.ok());
+  ASSERT_EQ(uris->size(), 1u);
+  EXPECT_NE((*uris)[0].find("/crl/ministry-ca-p"), std::string::npos) << (*uris)[0];
+  auto crls = (*n)->ca().IssueChangedPartitionCrls(op, "ministry-ca");
+  ASSERT_TRUE(crls.ok()) << crls.error().ToString();
+  ASSERT_FALSE(crls->empty());
+  auto crl = x509::Crl::FromDer(crls->front().der);
+  ASSERT_TRUE(crl.ok());
+  ASSERT_TRUE(crl->issuing_distribution_point().has_value());
+  EXPECT_EQ(crl->issuing_distribution_point()->full_name_uris, *uris);
 }
 
 }  // namespace
