@@ -13,7 +13,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libargon2-dev liboath-dev
   openjdk-17-jdk-headless libbcprov-java libbcpkix-java
-  curl procps python3 valgrind
+  curl procps python3 valgrind xxd
   golang-cfssl libbotan-2-dev
   python3-cryptography-vectors
 )

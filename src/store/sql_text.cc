@@ -151,6 +151,19 @@ RewrittenSql RewritePlaceholders(std::string_view sql) {
   return r;
 }
 
+std::string ValuesPlaceholders(std::size_t rows, std::size_t columns) {
+  std::string row = "(";
+  for (std::size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
+  row += ")";
+  std::string out;
+  out.reserve(rows * (row.size() + 1));
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (r) out += ',';
+    out += row;
+  }
+  return out;
+}
+
 Result<std::string> PortableSql(Backend backend, std::string_view sql) {
   const bool pg = backend == Backend::kPostgres;
   std::string out;

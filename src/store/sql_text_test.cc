@@ -7,6 +7,12 @@
 namespace gmpki::store {
 namespace {
 
+TEST(SqlText, ValuesPlaceholdersListsRowsOfColumns) {
+  EXPECT_EQ(ValuesPlaceholders(1, 1), "(?)");
+  EXPECT_EQ(ValuesPlaceholders(2, 3), "(?,?,?),(?,?,?)");
+  EXPECT_EQ(ValuesPlaceholders(0, 3), "");
+}
+
 TEST(SqlText, RewritesPlaceholdersOutsideLiteralsOnly) {
   auto r = RewritePlaceholders(
       "SELECT '?', \"a?\", ? -- why?\n, /* ? /* nested ? */ ? */ E'\\'?', $t$?$t$, ?");

@@ -558,11 +558,11 @@ Result<std::size_t> KmService::RefillPool(std::size_t target) {
       constexpr std::size_t kRowsPerStatement = 128;
       for (std::size_t i = 0; i < pairs.size(); i += kRowsPerStatement) {
         std::size_t end = std::min(pairs.size(), i + kRowsPerStatement);
-        std::string sql = "INSERT INTO km_pool (public_key, wrapped, created_unix) VALUES ";
+        std::string sql = "INSERT INTO km_pool (public_key, wrapped, created_unix) VALUES " +
+                          store::ValuesPlaceholders(end - i, 3);
         std::vector<store::Value> params;
         params.reserve(3 * (end - i));
         for (std::size_t k = i; k < end; ++k) {
-          sql += k == i ? "(?, ?, ?)" : ", (?, ?, ?)";
           const auto& pt = pairs[k].public_key.point();
           params.emplace_back(Bytes(pt.begin(), pt.end()));
           params.emplace_back(pairs[k].wrapped_private);

@@ -151,19 +151,6 @@ store::Value BlobOrNull(const Bytes& b) {
   return b;
 }
 
-std::string Placeholders(std::size_t rows, std::size_t columns) {
-  std::string row = "(";
-  for (std::size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
-  row += ")";
-  std::string out;
-  out.reserve(rows * (row.size() + 1));
-  for (std::size_t r = 0; r < rows; ++r) {
-    if (r) out += ',';
-    out += row;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string PiiContext(std::string_view request_id) {
@@ -243,7 +230,7 @@ Status StageItems(store::Transaction& tx, const std::string& batch_id,
     GMPKI_ASSIGN_OR_RETURN(
         auto inserted,
         tx.Query("INSERT INTO ra_batch_requests (request_id, batch_id, seq) VALUES " +
-                     Placeholders(n, 3) +
+                     store::ValuesPlaceholders(n, 3) +
                      " ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
                  params));
     if (inserted.size() == n) continue;
@@ -315,7 +302,7 @@ Status StageItems(store::Transaction& tx, const std::string& batch_id,
         "INSERT INTO ra_batch_items (batch_id, seq, request_id, status, holder_name, "
         "id_kind, id_number_enc, id_number_index, ssn_enc, ssn_index, card_number, csr, ca, "
         "profile, dup_batch, dup_seq, error_code, error_message) VALUES " +
-            Placeholders(n, 18),
+            store::ValuesPlaceholders(n, 18),
         params));
   }
   return OkStatus();
