@@ -68,6 +68,8 @@ void AddRaLinkCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddCmpCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddBatchCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 void AddKmCommands(CLI::App& app, const ContextFn& context, int& exit_code);
+void AddEvidenceCommands(CLI::App& app, const ContextFn& context, int& exit_code);
+void AddDirectoryCommands(CLI::App& app, const ContextFn& context, int& exit_code);
 // `cert issue-enc` and `cert recover-key`, added under the `cert` command group.
 void AddDualCertCommands(CLI::App& cert, const ContextFn& context, int& exit_code);
 

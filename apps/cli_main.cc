@@ -380,7 +380,7 @@ int Main(int argc, char** argv) {
       GMPKI_ASSIGN_OR_RETURN(auto actor, c.Actor(Role::kCaOperator));
       GMPKI_ASSIGN_OR_RETURN(auto* n, c.Node());
       GMPKI_ASSIGN_OR_RETURN(auto r, n->ca().IssueCrl(actor, c_ca, crl_delta));
-      GMPKI_RETURN_IF_ERROR(WriteOutput(c_out, AsBytes(r.pem)));
+      GMPKI_RETURN_IF_ERROR(WriteOutput(c_out, AsBytes(r.Pem())));
       c.Checkpoint();
       json j{{"number", r.number}, {"entries", r.entries}, {"out", c_out}};
       if (r.delta_base) j["delta_base"] = *r.delta_base;
@@ -525,6 +525,8 @@ int Main(int argc, char** argv) {
   AddCmpCommands(app, context_fn, exit_code);
   AddBatchCommands(app, context_fn, exit_code);
   AddKmCommands(app, context_fn, exit_code);
+  AddEvidenceCommands(app, context_fn, exit_code);
+  AddDirectoryCommands(app, context_fn, exit_code);
   AddDualCertCommands(*cert, context_fn, exit_code);
 
   try {

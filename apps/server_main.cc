@@ -27,6 +27,7 @@
 #include "services/ra_batch/batch_processor.h"
 #include "services/ra_batch/batch_routes.h"
 #include "services/km/km_routes.h"
+#include "services/va/va_routes.h"
 #include "services/node/node.h"
 
 namespace {
@@ -168,6 +169,22 @@ int main(int argc, char** argv) {
     std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
     return 10;
   }
+  // OCSP (RFC 6960 / RFC 5019) at /ocsp on the plain-HTTP address: the status of every
+  // certificate in memory, responses pre-signed by each CA's delegated signer.
+  node::Node::OcspStack* ocsp = nullptr;
+  if (serves_ca && cfg.ocsp_enabled) {
+    auto stack = node.Ocsp();
+    if (!stack.ok()) {
+      std::cerr << "gmpki-server: cannot start the OCSP responder: " << stack.error().ToString() << "\n";
+      return stack.error().info().exit_code;
+    }
+    ocsp = *stack;
+    if (auto st = va::AddOcspRoutes(plain, *ocsp->responder, node.clock()); !st.ok()) {
+      std::cerr << "gmpki-server: " << st.error().ToString() << "\n";
+      return 10;
+    }
+    log::Info("OCSP responder: {} certificate statuses loaded", ocsp->index.size());
+  }
 
   auto tls = node.LoadServerTls();
   if (!tls.ok()) {
@@ -227,9 +244,31 @@ int main(int argc, char** argv) {
   // Background upkeep: the KM's key pool (topped up below its low-water mark) and archive
   // sweep; a CA node's forwarding of revoked encryption certificates to its KM (catches up
   // after the KM was unreachable).
-  std::thread upkeep([&node, km_service] {
+  std::thread upkeep([&node, km_service, serves_ca, ocsp] {
     auto last_sweep = std::chrono::steady_clock::time_point{};
+    auto last_crl = std::chrono::steady_clock::time_point{};
+    auto last_ocsp_refresh = std::chrono::steady_clock::now();
+    auto last_ocsp_provision = std::chrono::steady_clock::now();
+    bool ocsp_presigned = false;
+    const int crl_every = node.config().crl_refresh_seconds;
+    // The CRL schedule acts under its own name in the audit log.
+    const services::Actor crl_scheduler{"crl-scheduler", services::Role::kCaOperator};
     while (!g_stop) {
+      if (serves_ca && crl_every > 0 &&
+          std::chrono::steady_clock::now() - last_crl >= std::chrono::seconds(crl_every)) {
+        last_crl = std::chrono::steady_clock::now();
+        auto r = node.ca().RefreshCrls(crl_scheduler);
+        if (!r.ok()) {
+          log::Error("CRL schedule failed: {}", r.error().ToString());
+        } else {
+          for (const auto& [ca, err] : r->failures) {
+            log::Error("CRL schedule: CA {} failed (retried next tick): {}", ca, err.ToString());
+          }
+          for (const auto& crl : r->issued) {
+            log::Info("CRL schedule: CRL {} issued ({} entries)", crl.number, crl.entries);
+          }
+        }
+      }
       if (km_service) {
         auto avail = km_service->PoolAvailable();
         if (avail.ok() && static_cast<std::size_t>(*avail) < km_service->settings().pool_low_water) {
@@ -242,13 +281,56 @@ int main(int argc, char** argv) {
           last_sweep = std::chrono::steady_clock::now();
         }
       }
+      // OCSP: statuses changed since the last tick reach the index (and drop their cached
+      // responses); cached responses nearing nextUpdate are signed again each minute; the
+      // delegated signers are renewed ahead of their expiry, checked daily.
+      if (ocsp) {
+        if (auto r = ocsp->source->Poll(); !r.ok()) log::Error("OCSP status poll failed: {}", r.error().ToString());
+        const auto now = std::chrono::steady_clock::now();
+        if (!ocsp_presigned) {
+          for (const auto& ca : ocsp->index.IssuerNames()) {
+            if (auto r = ocsp->responder->Presign(ca, node.clock().Now(), 100'000); !r.ok()) {
+              log::Warn("OCSP pre-signing for {} failed: {}", ca, r.error().ToString());
+            }
+          }
+          ocsp_presigned = true;
+        }
+        if (now - last_ocsp_refresh >= std::chrono::minutes(1)) {
+          ocsp->responder->RefreshCache(node.clock().Now());
+          last_ocsp_refresh = now;
+        }
+        if (now - last_ocsp_provision >= std::chrono::hours(24)) {
+          const services::Actor ocsp_actor{"ocsp-service", services::Role::kCaOperator};
+          if (auto r = ocsp->signers->ProvisionAll(ocsp_actor, node.ca(), *ocsp->responder); !r.ok()) {
+            log::Error("OCSP signer renewal failed: {}", r.error().ToString());
+          }
+          last_ocsp_provision = now;
+        }
+      }
+      // LDAP publication: what the CA's outbox holds since the last sync, pushed on by the
+      // master to its replicas. A down directory is retried at the next tick; nothing is lost.
+      if (serves_ca && !node.config().directory_url.empty()) {
+        auto sync = node.Directory();
+        auto r = sync.ok() ? (*sync)->SyncOnce() : Result<directory::SyncCounts>(sync.error());
+        if (!r.ok()) {
+          if (r.error().code() == ErrorCode::kUnavailable) {
+            log::Warn("LDAP publication paused (directory unreachable, retried): {}", r.error().ToString());
+          } else {
+            log::Error("LDAP publication failed: {}", r.error().ToString());
+          }
+        }
+      }
+      // The evidence log's signed tree head follows its appends (nothing to sign: no work).
+      if (auto ev = node.Evidence(); ev.ok()) {
+        if (auto h = (*ev)->SignTreeHead(); !h.ok()) log::Error("evidence tree head: {}", h.error().ToString());
+      }
       if (!node.config().km_url.empty()) {
         if (auto r = node.ca().ForwardKmRevocations(); !r.ok()) {
           log::Warn("forwarding revocations to the KM failed (will retry): {}", r.error().ToString());
         }
       }
       std::unique_lock<std::mutex> lock(g_mu);
-      g_cv.wait_for(lock, std::chrono::seconds(5), [] { return g_stop.load(); });
+      g_cv.wait_for(lock, std::chrono::seconds(1), [] { return g_stop.load(); });
     }
   });
   std::signal(SIGINT, OnSignal);
@@ -260,6 +342,7 @@ int main(int argc, char** argv) {
   if (http) {
     std::cout << "  CRL download  http://" << http_host << ":" << http->BoundPort() << "/crl/<ca>.crl\n"
               << "  CMP           http://" << http_host << ":" << http->BoundPort() << "/cmp/<ca>\n";
+    if (ocsp) std::cout << "  OCSP          http://" << http_host << ":" << http->BoundPort() << "/ocsp\n";
   }
   std::cout << std::flush;
   if (!port_file.empty()) {

@@ -16,6 +16,7 @@ PKGS=(
   curl procps python3 valgrind xxd
   golang-cfssl libbotan-2-dev
   python3-cryptography-vectors
+  slapd ldap-utils libldap-dev wrk
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,6 +3,7 @@
 // environment says GMPKI_SM2_IMPL=openssl at start, for comparison and as a fallback.
 #include <array>
 #include <atomic>
+#include <list>
 #include <map>
 #include <mutex>
 #include <cstdlib>
@@ -53,8 +54,7 @@ class KnownKeys {
     std::array<std::uint8_t, 65> id{};
     std::copy(point.begin(), point.end(), id.begin());
     std::unique_lock lock(mu_);
-    Entry& e = entries_[id];
-    e.last_use = ++clock_;
+    Entry& e = Touch(id);
     if (e.table) return e.table;
     if (++e.uses < kBuildAfter) {
       Evict();
@@ -65,34 +65,47 @@ class KnownKeys {
         sm2_engine::PrecomputedPublicKey::Build(key));
     lock.lock();
     auto it = entries_.find(id);
-    if (it != entries_.end()) it->second.table = table;
+    if (it != entries_.end() && !it->second.table) {
+      it->second.table = table;
+      ++tables_;
+    }
     Evict();
     return table;
   }
 
  private:
+  using Id = std::array<std::uint8_t, 65>;
   struct Entry {
     int uses = 0;
-    std::uint64_t last_use = 0;
     std::shared_ptr<const sm2_engine::PrecomputedPublicKey> table;
+    std::list<Id>::iterator lru;  // position in lru_ (front: most recently used)
   };
+  // REQUIRES: mu_ held. The entry for id, created if new, moved to the front of lru_.
+  Entry& Touch(const Id& id) {
+    auto [it, inserted] = entries_.try_emplace(id);
+    if (inserted) {
+      lru_.push_front(id);
+      it->second.lru = lru_.begin();
+    } else {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+    }
+    return it->second;
+  }
   // REQUIRES: mu_ held. Keys without a table are cheap to forget; the map is bounded at
-  // 4 x kMaxKeys entries and kMaxKeys tables.
+  // 4 x kMaxKeys entries and kMaxKeys tables, the least recently used going first. O(log n)
+  // per eviction (a verification with a new key evicts one entry once the map is full).
   void Evict() {
-    std::size_t tables = 0;
-    for (const auto& [id, e] : entries_) tables += e.table ? 1 : 0;
-    while (entries_.size() > 4 * kMaxKeys || tables > kMaxKeys) {
-      auto oldest = entries_.begin();
-      for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-        if (it->second.last_use < oldest->second.last_use) oldest = it;
-      }
-      if (oldest->second.table) --tables;
+    while (entries_.size() > 4 * kMaxKeys || tables_ > kMaxKeys) {
+      auto oldest = entries_.find(lru_.back());
+      if (oldest->second.table) --tables_;
       entries_.erase(oldest);
+      lru_.pop_back();
     }
   }
   std::mutex mu_;
-  std::uint64_t clock_ = 0;
-  std::map<std::array<std::uint8_t, 65>, Entry> entries_;
+  std::size_t tables_ = 0;
+  std::list<Id> lru_;
+  std::map<Id, Entry> entries_;
 };
 
 KnownKeys& Known() {

@@ -28,6 +28,15 @@ bool IsParam(std::string_view seg) {
   return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
 }
 
+// "{name...}": the rest of the path, one or more segments (router.h).
+bool IsTail(std::string_view seg) {
+  return seg.size() > 5 && seg.front() == '{' && seg.substr(seg.size() - 4) == "...}";
+}
+
+std::string_view ParamName(std::string_view seg) {
+  return IsTail(seg) ? seg.substr(1, seg.size() - 5) : seg.substr(1, seg.size() - 2);
+}
+
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
@@ -47,10 +56,16 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   r.method = std::string(method);
   r.pattern = std::string(pattern);
   std::set<std::string_view> names;
-  for (std::string_view seg : SplitPath(pattern)) {
+  const std::vector<std::string_view> pattern_segs = SplitPath(pattern);
+  for (std::size_t i = 0; i < pattern_segs.size(); ++i) {
+    std::string_view seg = pattern_segs[i];
+    if (IsTail(seg) && i + 1 != pattern_segs.size()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "a tail parameter '" + std::string(seg) + "' must end the pattern " + r.pattern);
+    }
     if (seg.find_first_of("{}") != std::string_view::npos) {
-      if (!IsParam(seg) || seg.substr(1, seg.size() - 2).find_first_of("{}/") !=
-                               std::string_view::npos) {
+      if (!IsParam(seg) || ParamName(seg).empty() ||
+          ParamName(seg).find_first_of("{}/.") != std::string_view::npos) {
         return Error(ErrorCode::kInvalidArgument,
                      "bad parameter segment '" + std::string(seg) + "' in " + r.pattern);
       }
@@ -87,10 +102,14 @@ HttpResponse Router::Dispatch(const HttpRequest& request, std::string* route) co
   std::vector<bool> best_score;
   std::set<std::string> allowed;
   for (const Route& r : routes_) {
-    if (r.segments.size() != segs.size()) continue;
+    const bool tail = !r.segments.empty() && IsTail(r.segments.back());
+    if (tail ? segs.size() < r.segments.size() : r.segments.size() != segs.size()) continue;
+    // A tail route scores no literal at its tail positions, so a route that names every
+    // segment wins over it.
     std::vector<bool> score(segs.size());
     bool ok = true;
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+      if (tail && i + 1 >= r.segments.size()) break;  // the tail takes the rest, empty or not
       if (IsParam(r.segments[i])) {
         ok = !segs[i].empty();
       } else {
@@ -122,12 +141,16 @@ HttpResponse Router::Dispatch(const HttpRequest& request, std::string* route) co
 
   if (route != nullptr) *route = best->pattern;
   PathParams params;
-  for (std::size_t i = 0; i < segs.size(); ++i) {
+  for (std::size_t i = 0; i < best->segments.size(); ++i) {
     const std::string& p = best->segments[i];
     if (!IsParam(p)) continue;
-    Result<std::string> value = PercentDecode(segs[i]);
+    std::string raw(segs[i]);
+    if (IsTail(p)) {
+      for (std::size_t j = i + 1; j < segs.size(); ++j) (raw += '/') += segs[j];
+    }
+    Result<std::string> value = PercentDecode(raw);
     if (!value) return ProblemResponse(value.error(), request.path);
-    params[p.substr(1, p.size() - 2)] = std::move(value).value();
+    params[std::string(ParamName(p))] = std::move(value).value();
   }
   try {
     return best->handler(request, params);

@@ -22,8 +22,10 @@ class Router {
  public:
   // Registers `handler` for `method` (e.g. "GET") and `pattern`, which starts with '/' and whose
   // segments are literals or "{name}" (one whole, non-empty segment), e.g.
-  // "/api/v1/cas/{ca}/certificates/{serial}". A literal segment wins over a parameter at the
-  // same position. Fails (kInvalidArgument) on a malformed pattern, a repeated parameter name or
+  // "/api/v1/cas/{ca}/certificates/{serial}", and whose last segment may be "{name...}": the
+  // rest of the path, one or more segments, empty ones and '/' included (RFC 5019 §5: an OCSP
+  // GET carries base64 with '/' after /ocsp/). A literal segment wins over a parameter at the
+  // same position, and a route naming every segment over a tail. Fails (kInvalidArgument) on a malformed pattern, a repeated parameter name or
   // an already registered method+pattern.
   Status Add(std::string_view method, std::string_view pattern, Handler handler);
 

@@ -45,6 +45,24 @@ TEST(RouterTest, MatchesLiteralAndParameterSegments) {
   EXPECT_EQ(Body(router.Dispatch(Req("GET", "/"))).at("tag"), "root");
 }
 
+// req: IF-01
+TEST(RouterTest, TailParameterTakesTheRestOfThePath) {
+  Router router;
+  ASSERT_TRUE(router.Add("GET", "/ocsp/{request...}", Echo("tail")).ok());
+  ASSERT_TRUE(router.Add("GET", "/ocsp/status", Echo("status")).ok());
+  std::string route;
+  HttpResponse r = router.Dispatch(Req("GET", "/ocsp/MEow//a%2Bb/c"), &route);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(route, "/ocsp/{request...}");
+  EXPECT_EQ(Body(r)["params"]["request"], "MEow//a+b/c") << "empty segments and '/' included";
+  EXPECT_EQ(Body(router.Dispatch(Req("GET", "/ocsp/x"))).at("params").at("request"), "x");
+  EXPECT_EQ(Body(router.Dispatch(Req("GET", "/ocsp/status"))).at("tag"), "status");
+  EXPECT_EQ(router.Dispatch(Req("GET", "/ocsp")).status, 404) << "a tail needs one segment";
+  EXPECT_EQ(router.Dispatch(Req("POST", "/ocsp/a/b")).status, 405);
+  EXPECT_FALSE(router.Add("GET", "/a/{rest...}/b", Echo("x")).ok()) << "a tail ends the pattern";
+  EXPECT_FALSE(router.Add("GET", "/a/{...}", Echo("x")).ok());
+}
+
 TEST(RouterTest, LiteralSegmentWinsOverParameter) {
   Router router;
   ASSERT_TRUE(router.Add("GET", "/cas/{ca}", Echo("param")).ok());

@@ -196,7 +196,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     res_->result(static_cast<unsigned>(resp.status));
     for (const auto& [name, value] : resp.headers) res_->set(name, value);
     res_->set(http::field::content_type, resp.content_type);
-    res_->set(http::field::cache_control, "no-store");
+    // API answers are never cached, unless the handler says otherwise (RFC 5019 §6: OCSP
+    // responses carry max-age and friends so HTTP caches can serve them).
+    if (res_->find(http::field::cache_control) == res_->end()) {
+      res_->set(http::field::cache_control, "no-store");
+    }
     res_->body() = std::move(resp.body);
     res_->keep_alive(keep_alive);
     res_->prepare_payload();

@@ -95,6 +95,13 @@ Result<std::optional<Row>> Transaction::QueryOne(std::string_view sql,
   return std::optional<Row>(std::move(rows.front()));
 }
 
+Status Transaction::QueryEach(std::string_view sql, const std::vector<Value>& params,
+                              const std::function<Status(const Row&)>& fn) {
+  GMPKI_ASSIGN_OR_RETURN(std::vector<Row> rows, Query(sql, params));
+  for (const Row& r : rows) GMPKI_RETURN_IF_ERROR(fn(r));
+  return OkStatus();
+}
+
 Status Database::Migrate(const std::vector<Migration>& migrations) {
   for (std::size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version <= 0 ||

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,8 @@ class Row {
   const std::string& Text(std::size_t i) const;
   const Bytes& Blob(std::size_t i) const;
   const Value& at(std::size_t i) const { return values_.at(i); }
+  // For backends filling a Row in place (QueryEach reuses one Row and its string capacity).
+  std::vector<Value>& mutable_values() { return values_; }
 
  private:
   std::vector<Value> values_;
@@ -66,6 +69,13 @@ class Transaction {
   virtual Result<std::int64_t> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
   virtual Result<std::vector<Row>> Query(std::string_view sql,
                                          const std::vector<Value>& params = {}) = 0;
+  // Streams the result: `fn` sees each row in turn (the Row is reused: valid only during the
+  // call; copy what must outlive it) and stops the query early by returning an error, which
+  // QueryEach then returns. For large results (CRLs of millions of entries, status loads),
+  // where materialising every row as Query does costs more than the work on it. The default
+  // runs Query; SQLite steps its statement directly and allocates nothing per row.
+  virtual Status QueryEach(std::string_view sql, const std::vector<Value>& params,
+                           const std::function<Status(const Row&)>& fn);
   // Convenience: the first row or std::nullopt.
   Result<std::optional<Row>> QueryOne(std::string_view sql, const std::vector<Value>& params = {});
   virtual Status Commit() = 0;
@@ -76,7 +86,8 @@ enum class Backend { kSqlite, kPostgres };
 
 // A versioned schema change. Versions are global across the project and each component owns
 // a block of kMigrationBlock versions (core 0-99, audit 100-199, CA 200-299, RA 300-399, CMP
-// 400-499, batch enrolment 500-599). Within a block a new migration always takes a higher
+// 400-499, batch enrolment 500-599, KM 600-699, verification (OCSP) 700-799, business-to-public
+// feed 800-899, evidence log 900-999, timestamps 1000-1099). Within a block a new migration always takes a higher
 // version than the block's released ones; a block's new migration is still applied to a
 // database where later blocks are applied already.
 // PERSISTENT: a released migration is never edited, only followed by a new one.

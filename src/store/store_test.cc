@@ -114,6 +114,45 @@ TYPED_TEST(StoreTest, LargeBlobRoundTripsExactly) {
   EXPECT_TRUE((*row)->Blob(0) == blob);
 }
 
+// QueryEach streams what Query returns, row by row and in order, with every value type and NULLs
+// changing type between rows (the reused Row must not keep a stale value), and a callback
+// error ends the query without aborting the transaction.
+// req: CC-FDP
+TYPED_TEST(StoreTest, QueryEachStreamsRowsAndStopsOnCallbackError) {
+  auto tx = this->Tx();
+  for (int i = 0; i < 50; ++i) {
+    std::vector<Value> v{Value(std::int64_t{i}),
+                         i % 3 == 0 ? Value(Null{}) : Value("text-" + std::string(i, 'x')),
+                         i % 4 == 0 ? Value(Null{}) : Value(RandomBytes(static_cast<std::size_t>(i), i))};
+    ASSERT_TRUE(tx->Exec("INSERT INTO items (n, s, b) VALUES (?, ?, ?)", v).ok());
+  }
+  ASSERT_TRUE(tx->Commit().ok());
+  auto rtx = this->db().BeginReadOnly();
+  ASSERT_TRUE(rtx.ok());
+  const std::string sql = "SELECT n, s, b FROM items WHERE n >= ? ORDER BY n";
+  auto all = (*rtx)->Query(sql, {Value(std::int64_t{0})});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 50u);
+  std::size_t seen = 0;
+  auto st = (*rtx)->QueryEach(sql, {Value(std::int64_t{0})}, [&](const Row& r) -> Status {
+    const Row& want = (*all)[seen++];
+    for (std::size_t c = 0; c < 3; ++c) EXPECT_TRUE(r.at(c) == want.at(c)) << "row " << seen;
+    return OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(seen, 50u);
+  seen = 0;
+  st = (*rtx)->QueryEach(sql, {Value(std::int64_t{0})}, [&](const Row&) -> Status {
+    return ++seen == 7 ? Status(Error(ErrorCode::kTooLarge, "enough")) : OkStatus();
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), ErrorCode::kTooLarge);
+  EXPECT_EQ(seen, 7u);
+  auto again = (*rtx)->QueryOne("SELECT COUNT(*) FROM items");
+  ASSERT_TRUE(again.ok()) << "the transaction stays usable: " << again.error().ToString();
+  EXPECT_EQ((*again)->Int(0), 50);
+}
+
 TYPED_TEST(StoreTest, NullsRoundTrip) {
   auto tx = this->Tx();
   ASSERT_TRUE(tx->Exec("INSERT INTO items (n, s, b) VALUES (?, ?, ?)",

@@ -5,7 +5,8 @@
 // uninitialised address, and valgrind --error-exitcode turns that into a failure.
 //
 // Covered: k*G (fixed-base comb with the vectorised table scan), affine conversion (FeInv), the
-// batched affine conversion of key generation (BatchToAffineCt), ScInv and the signature
+// batched affine conversion of key generation (BatchToAffineCt), the batched signing nonces
+// (ComputeNonces: k*G, shared inversion, x1 mod n), ScInv and the signature
 // equation s = (1 + d)^-1 (k - r d), each on the portable field code and on
 // the MULX/ADX assembly (fp.h, mulx256.h). Not covered here: the range checks whose verdict
 // is public by design (d in [1, n-2], k in [1, n-1]) and the public-value branches of signing
@@ -17,6 +18,7 @@
 #include <cstring>
 
 #include "crypto/sm2_engine/fn.h"
+#include "crypto/sm2_engine/nonce_pool.h"
 #include "crypto/sm2_engine/point.h"
 
 using namespace gmpki::crypto::sm2_engine;
@@ -73,12 +75,25 @@ void CheckedWork(int pass) {
   VALGRIND_MAKE_MEM_DEFINED(batch_pub, sizeof(batch_pub));
   if (any_infinity) std::printf("unexpected infinity in the batch\n");
 
+  // Signing nonces prepared in a batch (nonce_pool.h, ComputeNonces): k*G for each k, one
+  // shared inversion, x1 mod n and k in Montgomery form. The batch scalars above serve as k.
+  U256 nonce_k[kBatch];
+  for (int j = 0; j < kBatch; ++j) nonce_k[j] = FromBe32(batch_d[j]);
+  Nonce nonces[kBatch];
+  bool finite = ComputeNonces(nonces, nonce_k, kBatch);
+  VALGRIND_MAKE_MEM_DEFINED(&finite, sizeof(finite));
+  if (!finite) std::printf("unexpected infinity among the nonces\n");
+  Sc nonce_s;
+  ScMul(nonce_s, nonces[kBatch - 1].k, nonces[kBatch - 1].x1);
+  VALGRIND_MAKE_MEM_DEFINED(&nonce_s, sizeof(nonce_s));
+
   // The signature and the public key are public: declassify before using them.
   VALGRIND_MAKE_MEM_DEFINED(&s, sizeof(s));
   VALGRIND_MAKE_MEM_DEFINED(&pub, sizeof(pub));
-  std::printf("ct check (%s) done: %016llx %016llx\n", EngineUsesAdx() ? "mulx/adx" : "portable",
-              static_cast<unsigned long long>(s.m.v[0]),
-              static_cast<unsigned long long>(pub.x.m.v[0]));
+  std::printf("ct check (%s) done: %016llx %016llx %016llx\n",
+              EngineUsesAdx() ? "mulx/adx" : "portable", static_cast<unsigned long long>(s.m.v[0]),
+              static_cast<unsigned long long>(pub.x.m.v[0]),
+              static_cast<unsigned long long>(nonce_s.m.v[0]));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "crypto/der_internal.h"
 #include "crypto/random.h"
+#include "crypto/sm2_engine/nonce_pool.h"
 
 namespace gmpki::crypto::sm2_engine {
 namespace {
@@ -16,13 +17,35 @@ constexpr int kMaxSignAttempts = 64;
 
 }  // namespace
 
+namespace {
+
+// Appends INTEGER { v } for a 32-byte big-endian magnitude: leading zero bytes dropped, one
+// 0x00 added when the top bit is set (X.690 8.3.2: minimal two's complement). r and s are
+// public, so the loops may depend on them.
+std::size_t AppendDerInteger(std::uint8_t* out, const std::array<std::uint8_t, 32>& v) {
+  std::size_t skip = 0;
+  while (skip < 31 && v[skip] == 0) ++skip;
+  const std::size_t pad = (v[skip] & 0x80) != 0 ? 1 : 0;
+  const std::size_t len = 32 - skip + pad;
+  out[0] = internal::kTagInteger;
+  out[1] = static_cast<std::uint8_t>(len);
+  out[2] = 0;
+  std::memcpy(out + 2 + pad, v.data() + skip, 32 - skip);
+  return 2 + len;
+}
+
+}  // namespace
+
 Bytes EncodeSignatureDer(const Signature& sig) {
-  Bytes body;
-  internal::AppendUnsignedInteger(body, ByteView(sig.r.data(), sig.r.size()));
-  internal::AppendUnsignedInteger(body, ByteView(sig.s.data(), sig.s.size()));
-  Bytes out;
-  internal::AppendTlv(out, internal::kTagSequence, body);
-  return out;
+  // At most 2 + 2 * 35 = 72 bytes: every length fits the short form (X.690 8.1.3.4), so the
+  // encoding is written in one buffer with one allocation for the result.
+  std::uint8_t buf[72];
+  std::size_t len = 2;
+  len += AppendDerInteger(buf + len, sig.r);
+  len += AppendDerInteger(buf + len, sig.s);
+  buf[0] = internal::kTagSequence;
+  buf[1] = static_cast<std::uint8_t>(len - 2);
+  return Bytes(buf, buf + len);
 }
 
 Result<Signature> DecodeSignatureDer(ByteView der) {
@@ -183,6 +206,35 @@ PrivateKey::~PrivateKey() {
   Wipe(&d1_inv_, sizeof(d1_inv_));
 }
 
+namespace {
+
+// GB/T 32918.2-2016 6.1 A5..A7 for a nonce k with x1 = x(k*G) mod n already known. Returns
+// false for the standard's "return to A3" (r = 0, r + k = n or s = 0; public verdicts, each of
+// probability about 2^-256). Wipes nothing of its inputs; its own temporaries are wiped.
+bool SignEquation(const Sc& d, const Sc& d1_inv, ByteView e32, const Sc& k_m, const Sc& x1,
+                  Signature& out) {
+  // A5: r = (e + x1) mod n; r = 0 or r + k = n means another k (r is public anyway).
+  Sc e = ScFromBytesReduce(e32.data());
+  Sc r, t, s;
+  ScAdd(r, e, x1);
+  ScAdd(t, r, k_m);
+  if (ScIsZeroMask(r) | ScIsZeroMask(t)) {
+    Wipe(&t, sizeof(t));
+    return false;
+  }
+  // A6: s = ((1 + d)^-1 * (k - r*d)) mod n.
+  ScMul(t, r, d);
+  ScSub(t, k_m, t);
+  ScMul(s, d1_inv, t);
+  Wipe(&t, sizeof(t));
+  if (ScIsZeroMask(s)) return false;
+  ScToBytes(out.r.data(), r);
+  ScToBytes(out.s.data(), s);
+  return true;
+}
+
+}  // namespace
+
 Result<Signature> SignDigestWithK(const PrivateKey& key, ByteView e32, ByteView k32) {
   if (e32.size() != 32 || k32.size() != 32) {
     return Error(ErrorCode::kInvalidArgument, "SM2 sign: e and k must be 32 bytes");
@@ -194,40 +246,28 @@ Result<Signature> SignDigestWithK(const PrivateKey& key, ByteView e32, ByteView 
   ScalarMulBase(kg, k);
   AffinePoint p1;
   PointToAffine(p1, kg);
-  // A5: r = (e + x1) mod n; r = 0 or r + k = n means another k (r is public anyway).
-  Sc e = ScFromBytesReduce(e32.data());
-  Sc x1 = ScFromIntReduce(FeToInt(p1.x));
-  Sc r, k_m = ScFromIntReduce(k), t;
-  ScAdd(r, e, x1);
-  ScAdd(t, r, k_m);
-  if (ScIsZeroMask(r) | ScIsZeroMask(t)) {
-    Wipe(&k, sizeof(k));
-    Wipe(&k_m, sizeof(k_m));
-    return Error(ErrorCode::kInvalidArgument, "SM2 sign: k gives r = 0 or r + k = n");
-  }
-  // A6: s = ((1 + d)^-1 * (k - r*d)) mod n.
-  Sc s;
-  ScMul(t, r, key.d_);
-  ScSub(t, k_m, t);
-  ScMul(s, key.d1_inv_, t);
+  Sc x1 = ScFromIntReduce(FeToInt(p1.x)), k_m = ScFromIntReduce(k);
+  Signature sig;
+  const bool ok = SignEquation(key.d_, key.d1_inv_, e32, k_m, x1, sig);
   Wipe(&k, sizeof(k));
   Wipe(&k_m, sizeof(k_m));
-  Wipe(&t, sizeof(t));
-  if (ScIsZeroMask(s)) return Error(ErrorCode::kInvalidArgument, "SM2 sign: k gives s = 0");
-  Signature sig;
-  ScToBytes(sig.r.data(), r);
-  ScToBytes(sig.s.data(), s);
+  Wipe(&kg, sizeof(kg));
+  Wipe(&p1, sizeof(p1));
+  if (!ok) return Error(ErrorCode::kInvalidArgument, "SM2 sign: k gives r = 0, r + k = n or s = 0");
   return sig;
 }
 
 Result<Signature> SignDigest(const PrivateKey& key, ByteView e32) {
   if (e32.size() != 32) return Error(ErrorCode::kInvalidArgument, "SM2 sign: e must be 32 bytes");
-  std::uint8_t k[32];
+  // A3 and A4 come prepared from the thread's nonce pool (nonce_pool.h): k uniformly random in
+  // [1, n-1] from the DRBG, used once, with x1 of k*G.
   for (int attempt = 0; attempt < kMaxSignAttempts; ++attempt) {
-    GMPKI_RETURN_IF_ERROR(RandomFill(std::span<std::uint8_t>(k, sizeof(k))));
-    auto sig = SignDigestWithK(key, e32, ByteView(k, sizeof(k)));
-    Wipe(k, sizeof(k));
-    if (sig.ok()) return sig;
+    Nonce nonce;
+    GMPKI_RETURN_IF_ERROR(TakeNonce(nonce));
+    Signature sig;
+    const bool ok = SignEquation(key.d_, key.d1_inv_, e32, nonce.k, nonce.x1, sig);
+    Wipe(&nonce, sizeof(nonce));
+    if (ok) return sig;
   }
   return Error(ErrorCode::kCryptoFailure, "SM2 sign: no usable k after repeated attempts");
 }

@@ -70,6 +70,7 @@ class PrivateKey {
  private:
   PrivateKey() = default;
   friend Result<Signature> SignDigestWithK(const PrivateKey&, ByteView, ByteView);
+  friend Result<Signature> SignDigest(const PrivateKey&, ByteView);
   Sc d_{};
   Sc d1_inv_{};  // (1 + d)^-1 mod n
   PublicKey pub_;
@@ -86,7 +87,9 @@ class PrivateKey {
 // consistency test here: crypto::Sm2GenerateKeyPairs (sm2.h) runs it over the batch.
 Status GenerateKeyBatch(std::span<std::uint8_t> d32_out, std::span<std::uint8_t> point65_out);
 
-// GB/T 32918.2-2016 6.1 A3..A7 on a precomputed e (32 bytes) with a fresh random k.
+// GB/T 32918.2-2016 6.1 A3..A7 on a precomputed e (32 bytes) with a fresh random k, taken with
+// x(k*G) from the calling thread's nonce pool (nonce_pool.h: batches of k drawn from
+// crypto::RandomFill and multiplied by G ahead, one inversion per batch; fork-safe).
 Result<Signature> SignDigest(const PrivateKey& key, ByteView e32);
 
 // The same with a caller-chosen k, for the GB/T 32918.5 Annex A example and tests only: a

@@ -7,6 +7,7 @@
 
 #include "crypto/sm2_engine/fn.h"
 #include "crypto/sm2_engine/fp.h"
+#include "crypto/sm2_engine/safegcd.h"
 #include "crypto/sm2_engine/test_util.h"
 
 namespace gmpki::crypto::sm2_engine {
@@ -279,6 +280,46 @@ TEST(Sm2EngineField, SafegcdInverseMatchesFermat) {
     if (ScIsZeroMask(x)) continue;
     ScMul(one, inv, x);
     ASSERT_TRUE(Equal(one.m, ScOne().m));
+  }
+}
+
+// FeHalf (the doubling's 8 Y^4 = (2Y)^4 / 2): a / 2 mod p against BIGNUM (a * (p + 1) / 2).
+// req: CC-FCS
+TEST(Sm2EngineField, HalfMatchesBignum) {
+  CtxPtr ctx(BN_CTX_new());
+  BnPtr p = ToBn(kFieldP.m), half_inv(BN_new()), expect(BN_new());
+  BN_add_word(half_inv.get(), 2);
+  ASSERT_NE(BN_mod_inverse(half_inv.get(), half_inv.get(), p.get(), ctx.get()), nullptr);
+  for (const U256& a : Inputs(kFieldP.m, 200)) {
+    Fe h;
+    FeHalf(h, FeFromInt(a));
+    BnPtr ab = ToBn(a);
+    ASSERT_EQ(BN_mod_mul(expect.get(), ab.get(), half_inv.get(), p.get(), ctx.get()), 1);
+    EXPECT_TRUE(Equal(FeToInt(h), FromBn(expect.get())));
+    Fe back;
+    FeDbl(back, h);
+    EXPECT_TRUE(Equal(FeToInt(back), a));
+  }
+}
+
+// The variable-time safegcd (verification's batched inversion) against the constant-time one,
+// for p and n, on carry-heavy and random inputs (many random ones exercise the zero-run and
+// bit-cancelling steps with every pattern of low bits), 0 included.
+// req: CC-FCS
+TEST(Sm2EngineField, VartimeSafegcdMatchesConstantTime) {
+  for (const U256* m : {&kFieldP.m, &kOrderN.m}) {
+    const SafegcdModulus mod = MakeSafegcdModulus(*m);
+    std::vector<U256> inputs = CarryHeavyInputs(*m);
+    for (const U256& a : Inputs(*m, 2000)) inputs.push_back(a);
+    for (const U256& a : inputs) {
+      ASSERT_TRUE(Equal(SafegcdInverseVartime(a, mod), SafegcdInverse(a, mod)));
+    }
+  }
+  for (const U256& a : Inputs(kFieldP.m, 100)) {
+    Fe x = FeFromInt(a), inv, ref;
+    FeInvVartime(inv, x);
+    FeInv(ref, x);
+    ASSERT_TRUE(Equal(inv.m, ref.m));
   }
 }
 

@@ -89,6 +89,17 @@ void FeInv(Fe& r, const Fe& a) {
   MontMulP(r.m, inv, kR3);
 }
 
+void FeInvVartime(Fe& r, const Fe& a) {
+  static const SafegcdModulus kMod = MakeSafegcdModulus(kFieldP.m);
+  static const U256 kR3 = [] {
+    U256 t;
+    MontMulP(t, kFieldP.rr, kFieldP.rr);
+    return t;
+  }();
+  const U256 inv = SafegcdInverseVartime(a.m, kMod);
+  MontMulP(r.m, inv, kR3);
+}
+
 Fe FeFromInt(const U256& a) {
   Fe r;
   MontMulP(r.m, a, kFieldP.rr);

@@ -217,6 +217,20 @@ inline void FeSqrI(Fe& r, const Fe& a) {
 void FeMul(Fe& r, const Fe& a, const Fe& b);
 void FeSqr(Fe& r, const Fe& a);
 inline void FeNeg(Fe& r, const Fe& a) { FeSub(r, FeZero(), a); }
+// r = a / 2 mod p: a + p when a is odd (by mask, no branch), then one right shift with the
+// carry of the addition as bit 255. The result is below p: (a + p) / 2 < p for a < p.
+inline void FeHalf(Fe& r, const Fe& a) {
+  const u64 mask = 0 - (a.m.v[0] & 1);
+  unsigned char c = 0;
+  const u64 t0 = Adc(a.m.v[0], kFieldP.m.v[0] & mask, c);
+  const u64 t1 = Adc(a.m.v[1], kFieldP.m.v[1] & mask, c);
+  const u64 t2 = Adc(a.m.v[2], kFieldP.m.v[2] & mask, c);
+  const u64 t3 = Adc(a.m.v[3], kFieldP.m.v[3] & mask, c);
+  r.m.v[0] = (t0 >> 1) | (t1 << 63);
+  r.m.v[1] = (t1 >> 1) | (t2 << 63);
+  r.m.v[2] = (t2 >> 1) | (t3 << 63);
+  r.m.v[3] = (t3 >> 1) | (static_cast<u64>(c) << 63);
+}
 inline void FeDbl(Fe& r, const Fe& a) { FeAdd(r, a, a); }
 
 // All-ones when a == 0 (a fully reduced element).
@@ -238,6 +252,8 @@ inline void FeSqrN(Fe& r, const Fe& a, int k) {
 // as fast as FeInvFermat, the fixed addition chain for a^(p-2) kept as the tests' reference.
 void FeInv(Fe& r, const Fe& a);
 void FeInvFermat(Fe& r, const Fe& a);
+// FeInv in variable time (SafegcdInverseVartime): public values only (verification).
+void FeInvVartime(Fe& r, const Fe& a);
 
 // 32 big-endian bytes, reduced mod p (values in [p, 2^256) wrap), to Montgomery form.
 Fe FeFromBytesReduce(const std::uint8_t in[32]);

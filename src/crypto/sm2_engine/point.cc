@@ -3,6 +3,9 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <vector>
+
+#include "base/bytes.h"
 
 namespace gmpki::crypto::sm2_engine {
 namespace {
@@ -68,13 +71,42 @@ inline void BoothRecode(unsigned in, unsigned& sign, unsigned& mag) {
 
 // r = entries[mag - 1] by a scan of all kEntries entries; r = (0, 0) when mag = 0. Every entry
 // is read and masked, so neither the memory access pattern nor the time depends on mag. The
-// masks come from lane-wise compares and are applied with 256-bit vector operations (GCC vector
-// extensions: two SSE2 operations each on plain x86-64, one AVX2 operation in the avx2 clone
-// that the loader picks by CPUID), about three times fewer instructions than 64-bit selects.
+// masks come from lane-wise compares (GCC vector extensions), about three to six times fewer
+// instructions than 64-bit selects:
+// - AVX-512F: an entry (x, y: 64 bytes) is one 512-bit vector, one compare, AND and OR each.
+//   The empty asm makes each entry a whole register first, so the compiler cannot turn
+//   load-and-mask into a masked load (which would not read the entries left out).
+// - otherwise 256-bit vectors for x and y, two operations each in the AVX2 clone, four SSE2
+//   ones on plain x86-64 (the loader picks the clone by CPUID).
+namespace {
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GMPKI_SM2_LOOKUP_AVX512 1
+__attribute__((target("avx512f"))) void LookupCtAvx512(AffinePoint& r, const AffinePoint* entries,
+                                                       unsigned mag) {
+  using V8 = u64 __attribute__((vector_size(64)));
+  static_assert(sizeof(AffinePoint) == sizeof(V8));
+  V8 acc = {0, 0, 0, 0, 0, 0, 0, 0};
+  const V8 want = {mag, mag, mag, mag, mag, mag, mag, mag};
+  const V8 step = {1, 1, 1, 1, 1, 1, 1, 1};
+  V8 index = step;  // j + 1 in every lane
+  for (unsigned j = 0; j < kEntries; ++j, index += step) {
+    const V8 mask = reinterpret_cast<V8>(index == want);
+    V8 e;
+    std::memcpy(&e, &entries[j], sizeof(e));
+    asm("" : "+v"(e));
+    acc |= e & mask;
+  }
+  std::memcpy(&r, &acc, sizeof(acc));
+}
+
+const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void LookupCt(AffinePoint& r, const AffinePoint* entries, unsigned mag) {
+void LookupCtV4(AffinePoint& r, const AffinePoint* entries, unsigned mag) {
   using V4 = u64 __attribute__((vector_size(32)));
   static_assert(sizeof(AffinePoint) == 2 * sizeof(V4));
   V4 rx = {0, 0, 0, 0}, ry = {0, 0, 0, 0};
@@ -93,6 +125,19 @@ void LookupCt(AffinePoint& r, const AffinePoint* entries, unsigned mag) {
   std::memcpy(&r.y, &ry, sizeof(ry));
 }
 
+}  // namespace
+
+void LookupCt(AffinePoint& r, const AffinePoint* entries, unsigned mag) {
+#if defined(GMPKI_SM2_LOOKUP_AVX512)
+  if (kHaveAvx512) return LookupCtAvx512(r, entries, mag);  // a property of the CPU: public
+#endif
+  LookupCtV4(r, entries, mag);
+}
+
+void LookupCtNoAvx512(AffinePoint& r, const AffinePoint* entries, unsigned mag) {
+  LookupCtV4(r, entries, mag);
+}
+
 const AffinePoint& BasePoint() {
   static const AffinePoint g = {FeFromInt(kGx), FeFromInt(kGy)};
   return g;
@@ -103,35 +148,31 @@ const Fe& CurveB() {
   return b;
 }
 
+// dbl-2001-b rearranged as in OpenSSL's ecp_nistz256 (Gueron-Krasnov): with T = 2Y,
+// S = X T^2 = 4 X Y^2, M = 3 (X - Z^2)(X + Z^2) (a = -3), X3 = M^2 - 2S, Y3 = M (S - X3) - T^4 / 2,
+// Z3 = T Z. 4M + 4S like 3M + 5S, but 10 additions in place of 16 (no (Y + Z)^2 - Y^2 - Z^2,
+// and 8 Y^4 as a halving instead of three doublings). Z = 0 (infinity) gives Z3 = 0.
 void PointDouble(JacobianPoint& r, const JacobianPoint& a) {
-  Fe delta, gamma, beta, alpha, t1, t2, x3, y3, z3;
-  FeSqr(delta, a.z);
-  FeSqr(gamma, a.y);
-  FeMul(beta, a.x, gamma);
-  FeSub(t1, a.x, delta);
-  FeAdd(t2, a.x, delta);
-  FeMul(t1, t1, t2);
-  FeDbl(alpha, t1);
-  FeAdd(alpha, alpha, t1);  // alpha = 3 (X - delta)(X + delta), valid because a = -3
-  FeSqr(x3, alpha);
-  FeDbl(t1, beta);
-  FeDbl(t1, t1);  // 4 beta
-  FeDbl(t2, t1);  // 8 beta
-  FeSub(x3, x3, t2);
-  FeAdd(z3, a.y, a.z);
-  FeSqr(z3, z3);
-  FeSub(z3, z3, gamma);
-  FeSub(z3, z3, delta);
-  FeSub(t1, t1, x3);
-  FeMul(y3, alpha, t1);
-  FeSqr(t2, gamma);
-  FeDbl(t2, t2);
-  FeDbl(t2, t2);
-  FeDbl(t2, t2);  // 8 gamma^2
-  FeSub(y3, y3, t2);
-  r.x = x3;
-  r.y = y3;
-  r.z = z3;
+  Fe zz, t1, t2, m, t, s, tt;
+  FeSqrI(zz, a.z);
+  FeAdd(t1, a.x, zz);
+  FeSub(t2, a.x, zz);
+  FeMulI(m, t1, t2);
+  FeDbl(t1, m);
+  FeAdd(m, m, t1);  // M = 3 (X - Z^2)(X + Z^2)
+  FeDbl(t, a.y);    // T = 2Y
+  FeMulI(r.z, t, a.z);
+  FeSqrI(tt, t);       // T^2 = 4 Y^2
+  FeMulI(s, tt, a.x);  // S = 4 X Y^2
+  FeSqrI(tt, tt);      // T^4 = 16 Y^4
+  FeHalf(tt, tt);      // 8 Y^4
+  // r may alias a: a.x, a.y and a.z have all been read by now.
+  FeSqrI(r.x, m);
+  FeDbl(t1, s);
+  FeSub(r.x, r.x, t1);  // X3 = M^2 - 2S
+  FeSub(t1, s, r.x);
+  FeMulI(t1, m, t1);
+  FeSub(r.y, t1, tt);  // Y3 = M (S - X3) - 8 Y^4
 }
 
 namespace {
@@ -275,17 +316,20 @@ u64 PointToAffine(AffinePoint& r, const JacobianPoint& p) {
   return IsInfinityMask(p);
 }
 
-u64 BatchToAffineCt(AffinePoint* out, const JacobianPoint* in, std::size_t count, Fe* scratch) {
+namespace {
+
+// Montgomery's trick: scratch[j] = z_0 * ... * z_j; one inversion of the full product; then,
+// walking back, inv = (z_0 ... z_j)^-1 gives z_j^-1 = inv * scratch[j-1] and the next inv as
+// inv * z_j. 3 (count - 1) multiplications and one inversion in place of count inversions.
+// Only j and count steer the loops; no value is branched on (Inv decides about the inversion).
+template <void (*Inv)(Fe&, const Fe&)>
+u64 BatchToAffineWith(AffinePoint* out, const JacobianPoint* in, std::size_t count, Fe* scratch) {
   if (count == 0) return 0;
-  // Montgomery's trick: scratch[j] = z_0 * ... * z_j; one inversion of the full product; then,
-  // walking back, inv = (z_0 ... z_j)^-1 gives z_j^-1 = inv * scratch[j-1] and the next inv as
-  // inv * z_j. 3 (count - 1) multiplications and one inversion in place of count inversions.
-  // Only j and count steer the loops; no value is branched on.
   scratch[0] = in[0].z;
   for (std::size_t j = 1; j < count; ++j) FeMul(scratch[j], scratch[j - 1], in[j].z);
   const u64 any_infinity = FeIsZeroMask(scratch[count - 1]);
   Fe inv;
-  FeInv(inv, scratch[count - 1]);  // 0 when some z is 0: every result is then (0, 0)
+  Inv(inv, scratch[count - 1]);  // 0 when some z is 0: every result is then (0, 0)
   for (std::size_t j = count; j-- > 0;) {
     Fe zinv = inv, zinv2;
     if (j > 0) {
@@ -300,6 +344,12 @@ u64 BatchToAffineCt(AffinePoint* out, const JacobianPoint* in, std::size_t count
   return any_infinity;
 }
 
+}  // namespace
+
+u64 BatchToAffineCt(AffinePoint* out, const JacobianPoint* in, std::size_t count, Fe* scratch) {
+  return BatchToAffineWith<FeInv>(out, in, count, scratch);
+}
+
 bool IsOnCurve(const AffinePoint& a) {
   Fe lhs, rhs, t;
   FeSqr(lhs, a.y);
@@ -312,15 +362,25 @@ bool IsOnCurve(const AffinePoint& a) {
   return FeEqualMask(lhs, rhs) != 0;
 }
 
-void ScalarMulBase(JacobianPoint& r, const U256& k) {
+void ScalarMulBase(JacobianPoint& r, const U256& k_in) {
   const BaseTable& table = Table();
+  // k mod n (k < 2^256 < 2n: one conditional subtraction, by mask), so that the proof below
+  // covers the top window too and no complete addition is needed.
+  U256 k;
+  SubtractIfAtLeast(k, k_in, 0, kOrderN.m);
   JacobianPoint acc = Infinity();
   AffinePoint t;
   Fe neg_y;
   // Windows 0..35: acc holds m*G with |m| <= 64 (128^i - 1) / 127 < 128^i while the entry is
   // d*128^i*G with 1 <= |d| <= 64, and |m| + 64*128^i < 65*2^245 < n, so acc != +-entry: the
   // mixed formula's a = +-b case cannot occur.
-  for (int i = 0; i < kWindows - 1; ++i) {
+  // Window 36 (bits 251..255, digit d in 0..16, never negative): acc = m*G with
+  // m = k - d*2^252 in [-2^251, 2^251). acc = -entry needs k = 0 mod n, i.e. k = 0: then
+  // m = d = 0 and both are infinity, which the masks handle. acc = entry needs
+  // m - d*2^252 in {0, -n}: 0 forces m = d = 0 again; -n forces d*2^252 in
+  // [n - 2^251, n + 2^251), so d = 16, m = 2^256 - n and k = 2^257 - n > n, impossible for
+  // k < n. So every window is a mixed addition.
+  for (int i = 0; i < kWindows; ++i) {
     unsigned sign, mag;
     BoothRecode(BoothWindow(k, kWindowBits * i), sign, mag);
     LookupCt(t, table[i].data(), mag);
@@ -328,22 +388,16 @@ void ScalarMulBase(JacobianPoint& r, const U256& k) {
     FeSelect(t.y, 0 - static_cast<u64>(sign), t.y, neg_y);
     PointAddMixed(acc, acc, t, MaskIsZero64(mag));
   }
-  // The top digit (0..16, from bits 251..255) may make the sum wrap past n, so it goes
-  // through the complete addition: k near 2^256 mod n could otherwise hit the a = +-b case.
-  unsigned sign, mag;
-  BoothRecode(BoothWindow(k, kWindowBits * (kWindows - 1)), sign, mag);
-  LookupCt(t, table[kWindows - 1].data(), mag);
-  JacobianPoint top = ToJacobian(t);
-  FeSelect(top.z, MaskIsZero64(mag), top.z, FeZero());
-  PointAdd(r, acc, top);
+  r = acc;
+  SecureZero(&k, sizeof(k));
 }
 
 namespace {
 
 constexpr int kWnafQ = 5;  // Q, 3Q, ..., 15Q built per verification (affine)
-// G, 3G, ..., 511G precomputed once (affine, 16 KB, about 0.6 ms at first use): width 10
-// means about 256 / 11 = 23 additions for u1 instead of 32 at width 7.
-constexpr int kWnafG = 10;
+// G, 3G, ..., 2047G precomputed once (affine, 64 KB, one batched inversion, about 0.3 ms at
+// first use): width 12 means about 256 / 13 = 20 additions for u1 (23 at width 10).
+constexpr int kWnafG = 12;
 
 // Width-w NAF of k: digits odd in (-2^(w-1), 2^(w-1)) or zero, at most 257 of them; returns
 // the number of digits up to the highest nonzero one. Variable time (public scalars only).
@@ -383,12 +437,13 @@ using OddGTable = std::array<AffinePoint, 1 << (kWnafG - 2)>;
 const OddGTable& OddMultiplesOfG() {
   static const std::unique_ptr<OddGTable> table = [] {
     auto t = std::make_unique<OddGTable>();
-    JacobianPoint g = ToJacobian(BasePoint()), g2, acc = g;
+    std::vector<JacobianPoint> jac(t->size());
+    std::vector<Fe> scratch(t->size());
+    JacobianPoint g = ToJacobian(BasePoint()), g2;
     PointDouble(g2, g);
-    for (auto& entry : *t) {
-      PointToAffine(entry, acc);
-      PointAddVartime(acc, acc, g2);
-    }
+    jac[0] = g;
+    for (std::size_t i = 1; i < jac.size(); ++i) PointAddVartime(jac[i], jac[i - 1], g2);
+    BatchToAffineCt(t->data(), jac.data(), jac.size(), scratch.data());  // one inversion
     return t;
   }();
   return *table;
@@ -403,13 +458,25 @@ void DoubleScalarMulVartime(JacobianPoint& r, const U256& u1, const U256& u2,
   // key (order n), so none of them is infinity.
   constexpr int kOddQ = 1 << (kWnafQ - 2);
   JacobianPoint odd_q_jac[kOddQ];
-  odd_q_jac[0] = ToJacobian(q);
   JacobianPoint q2;
-  PointDouble(q2, odd_q_jac[0]);
-  for (int i = 1; i < kOddQ; ++i) PointAddVartime(odd_q_jac[i], odd_q_jac[i - 1], q2);
+  PointDouble(q2, ToJacobian(q));
+  // The odd multiples by mixed additions of 2Q (8M + 3S instead of 12M + 4S): on the curve
+  // isomorphic by (x, y) -> (x Z^2, y Z^3) with Z = Z(2Q), 2Q is the affine point (X, Y) of q2
+  // and Q is (x Z^2, y Z^3); the addition formulas do not involve a, so they hold there, and a
+  // point (X', Y', Z') there is (X', Y', Z' Z) here (libsecp256k1's "effective affine"). The
+  // doubling case of PointAddMixedVartime (a = -3 only) cannot occur: (2i - 1)Q != 2Q.
+  Fe zz, zzz;
+  FeSqr(zz, q2.z);
+  FeMul(zzz, zz, q2.z);
+  const AffinePoint q2_iso{q2.x, q2.y};
+  odd_q_jac[0].z = FeOne();
+  FeMul(odd_q_jac[0].x, q.x, zz);
+  FeMul(odd_q_jac[0].y, q.y, zzz);
+  for (int i = 1; i < kOddQ; ++i) PointAddMixedVartime(odd_q_jac[i], odd_q_jac[i - 1], q2_iso);
+  for (int i = 0; i < kOddQ; ++i) FeMul(odd_q_jac[i].z, odd_q_jac[i].z, q2.z);
   AffinePoint odd_q[kOddQ];
   Fe scratch[kOddQ];
-  BatchToAffineCt(odd_q, odd_q_jac, kOddQ, scratch);
+  BatchToAffineWith<FeInvVartime>(odd_q, odd_q_jac, kOddQ, scratch);  // public: variable time
   const OddGTable& odd_g = OddMultiplesOfG();
 
   // Both scalars share one chain of doublings (Straus-Shamir interleaving).

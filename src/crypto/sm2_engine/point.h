@@ -69,6 +69,9 @@ void ScalarMulBase(JacobianPoint& r, const U256& k);
 // Constant-time table lookup used by ScalarMulBase: r = entries[mag - 1] for mag in 1..64,
 // r = (0, 0) for mag = 0, reading all 64 entries. Exposed for the tests.
 void LookupCt(AffinePoint& r, const AffinePoint* entries, unsigned mag);
+// The same without the AVX-512 path (the 256-bit-vector code, AVX2 or SSE2 clone), which
+// LookupCt takes on CPUs without AVX-512F; exposed so that the tests cover both paths.
+void LookupCtNoAvx512(AffinePoint& r, const AffinePoint* entries, unsigned mag);
 
 // r = u1*G + u2*Q for public u1, u2, Q (signature verification). Variable time: one shared
 // chain of doublings (Straus-Shamir), u1 in width-10 NAF over precomputed affine odd multiples

@@ -121,6 +121,57 @@ void UpdateFg(Signed62& f, Signed62& g, const Trans2x2& t) {
   g.v[4] = static_cast<i64>(cg);
 }
 
+// Variable-time divsteps (libsecp256k1's modinv64 divsteps_62_var; safegcd_implementation.md
+// section 5): 62 divsteps on the low 64 bits with eta = -delta, skipping runs of zeros of g at
+// once and cancelling up to 6 (eta < 0) or 4 low bits of g per step by a multiple of f. The
+// matrix is scaled by 2^62 like Divsteps59's. Public inputs only.
+i64 Divsteps62Vartime(i64 eta, u64 f0, u64 g0, Trans2x2& t) {
+  u64 u = 1, v = 0, q = 0, r = 1, f = f0, g = g0, m, w;
+  int i = 62;
+  for (;;) {
+    // A sentinel bit keeps the count of zeros at most i.
+    const int zeros = __builtin_ctzll(g | (~0ULL << i));
+    g >>= zeros;
+    u <<= zeros;
+    v <<= zeros;
+    eta -= zeros;
+    i -= zeros;
+    if (i == 0) break;
+    // f and g are both odd now.
+    if (eta < 0) {
+      // Negate eta and replace (f, g) with (g, -f); then cancel up to min(eta + 1, i, 6) bits.
+      eta = -eta;
+      u64 tmp = f;
+      f = g;
+      g = 0 - tmp;
+      tmp = u;
+      u = q;
+      q = 0 - tmp;
+      tmp = v;
+      v = r;
+      r = 0 - tmp;
+      const int limit = static_cast<int>(eta) + 1 > i ? i : static_cast<int>(eta) + 1;
+      m = (~0ULL >> (64 - limit)) & 63U;
+      // f * (f^2 - 2) is -f^-1 mod 64 for odd f, so w = -g / f mod 2^limit.
+      w = (f * g * (f * f - 2)) & m;
+    } else {
+      // eta tends to be small here: up to min(eta + 1, i, 4) bits, w = -g / f mod 16.
+      const int limit = static_cast<int>(eta) + 1 > i ? i : static_cast<int>(eta) + 1;
+      m = (~0ULL >> (64 - limit)) & 15U;
+      w = f + (((f + 1) & 4) << 1);
+      w = (0 - w * g) & m;
+    }
+    g += f * w;
+    q += u * w;
+    r += v * w;
+  }
+  t.u = static_cast<i64>(u);
+  t.v = static_cast<i64>(v);
+  t.q = static_cast<i64>(q);
+  t.r = static_cast<i64>(r);
+  return eta;
+}
+
 // r in (-2m, m) to [0, m), negated first when sign < 0 (f = -1 at the end).
 void Normalize(Signed62& r, i64 sign, const SafegcdModulus& mod) {
   i64 r0 = r.v[0], r1 = r.v[1], r2 = r.v[2], r3 = r.v[3], r4 = r.v[4];
@@ -189,6 +240,27 @@ U256 SafegcdInverse(const U256& x, const SafegcdModulus& mod) {
     UpdateFg(f, g, t);
   }
   // Now g = 0 and f = +-gcd = +-1 (or f = +-m for x = 0, where d stays 0).
+  Normalize(d, f.v[4], mod);
+  return FromSigned62(d);
+}
+
+U256 SafegcdInverseVartime(const U256& x, const SafegcdModulus& mod) {
+  Signed62 d = {{0, 0, 0, 0, 0}};
+  Signed62 e = {{1, 0, 0, 0, 0}};
+  Signed62 f = {{mod.m[0], mod.m[1], mod.m[2], mod.m[3], mod.m[4]}};
+  Signed62 g = ToSigned62(x);
+  i64 eta = -1;  // eta = -delta, delta = 1
+  // Until g = 0; for gcd(x, m) = 1 that takes at most 12 rounds of 62 divsteps (724 is the
+  // proven bound for 256 bits), usually about 7. x = 0 stops after one round with d = 0.
+  bool done = false;
+  for (int round = 0; round < 16 && !done; ++round) {
+    Trans2x2 t;
+    eta = Divsteps62Vartime(eta, static_cast<u64>(f.v[0]), static_cast<u64>(g.v[0]), t);
+    UpdateDe(d, e, t, mod);
+    UpdateFg(f, g, t);
+    done = (g.v[0] | g.v[1] | g.v[2] | g.v[3] | g.v[4]) == 0;
+  }
+  if (!done) return SafegcdInverse(x, mod);  // beyond the bound: cannot happen; stay correct
   Normalize(d, f.v[4], mod);
   return FromSigned62(d);
 }

@@ -24,4 +24,8 @@ SafegcdModulus MakeSafegcdModulus(const U256& m);
 // Returns x^-1 mod m for 0 <= x < m (plain integers, not Montgomery form); 0 when x = 0.
 U256 SafegcdInverse(const U256& x, const SafegcdModulus& mod);
 
+// The same result in variable time (libsecp256k1's modinv64_var: divsteps skip zero runs and
+// the loop stops when g = 0), about twice as fast; for public values only (verification).
+U256 SafegcdInverseVartime(const U256& x, const SafegcdModulus& mod);
+
 }  // namespace gmpki::crypto::sm2_engine

@@ -185,9 +185,12 @@ Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const 
   GMPKI_ASSIGN_OR_RETURN(auto dp, x509::ext::CrlDistributionPoints(
                                       {CrlUrl(issuer.record.name, partition)}));
   ext.push_back(std::move(dp));
-  // caIssuers only: the OCSP responder URI is added when the node serves OCSP.
+  // The OCSP responder when the node serves one; never in an OCSP signer's own certificate,
+  // which relying parties do not check (ocsp-nocheck).
+  std::vector<std::string> ocsp_uris;
+  if (!settings_.ocsp_url.empty() && !profile.ocsp_nocheck) ocsp_uris.push_back(settings_.ocsp_url);
   GMPKI_ASSIGN_OR_RETURN(auto aia, x509::ext::AuthorityInfoAccess(
-                                       {}, {settings_.public_base_url + "/ca/" + issuer.record.name + ".crt"}));
+                                       ocsp_uris, {settings_.public_base_url + "/ca/" + issuer.record.name + ".crt"}));
   ext.push_back(std::move(aia));
   if (!profile.policy_oids.empty()) {
     GMPKI_ASSIGN_OR_RETURN(auto pol, x509::ext::CertificatePolicies(profile.policy_oids));
@@ -201,6 +204,7 @@ Result<CaService::Prepared> CaService::PrepareIssue(const Loaded& issuer, const 
     ext.push_back(std::move(san));
   }
   GMPKI_RETURN_IF_ERROR(AddIdentity(profile, req.identity, ext));
+  if (profile.ocsp_nocheck) ext.push_back(x509::ext::OcspNoCheck());
 
   x509::TbsSpec spec;
   spec.issuer = issuer.cert->subject();

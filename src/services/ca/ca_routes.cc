@@ -224,7 +224,7 @@ Status AddCaApiRoutes(net::Router& router, const ApiDeps& d) {
     GMPKI_ASSIGN_OR_RETURN(auto body, Body(r));
     GMPKI_ASSIGN_OR_RETURN(auto delta, Opt<bool>(body, "delta"));
     GMPKI_ASSIGN_OR_RETURN(auto crl, ca.IssueCrl(a, p.at("ca"), delta.value_or(false)));
-    json j{{"number", crl.number}, {"entries", crl.entries}, {"crl", crl.pem}};
+    json j{{"number", crl.number}, {"entries", crl.entries}, {"crl", crl.Pem()}};
     if (crl.delta_base) j["delta_base"] = *crl.delta_base;
     return net::JsonResponse(201, j);
   })));

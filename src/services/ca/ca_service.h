@@ -46,6 +46,9 @@ struct CaSettings {
   // <public_base_url>/crl/<ca>-p<partition>.crl, whose CRL lists only that partition. CA
   // certificates always name the parent's full CRL, which keeps listing every certificate.
   std::int64_t crl_partition_size = 0;
+  // The OCSP responder named in issued certificates' authorityInfoAccess (id-ad-ocsp); empty:
+  // none (caIssuers only). Not in OCSP signing certificates (ocsp-nocheck, RFC 6960 §4.2.2.2.1).
+  std::string ocsp_url;
 };
 
 // PERSISTENT values of cas.status: "active", "pending" (key generated, certificate awaited from
@@ -126,9 +129,27 @@ struct CrlResult {
   std::optional<std::uint64_t> delta_base;
   std::size_t entries = 0;
   Bytes der;
-  std::string pem;
+  // PEM of `der`, made on demand: a CRL of a million entries is 44 MB, and most callers (the
+  // scheduler, the HTTP distribution point) want only the DER.
+  std::string Pem() const;
 };
 
+// What RefreshCrls does (README "CRL schedule").
+struct CrlRefreshPolicy {
+  // A CA's full CRL is re-issued once less than this fraction of crl_validity_hours is left
+  // before its nextUpdate (0.5: every half validity period), so relying parties always find a
+  // current one even if a few ticks fail.
+  double refresh_fraction = 0.5;
+  // After a revocation, hold or release: a CA listing at most this many certificates gets a new
+  // full CRL at once (cheap: 100,000 entries sign in ~15 ms); a larger one gets a delta CRL
+  // against its current full CRL, and partitions are re-issued per partition.
+  std::int64_t full_on_change_max_entries = 100'000;
+  bool delta_crls = true;
+};
+struct CrlRefreshReport {
+  std::vector<CrlResult> issued;
+  std::vector<std::pair<std::string, Error>> failures;  // per CA: retried at the next call
+};
 // Dual-certificate issuance (KM): the encryption certificate paired with a signing certificate.
 struct EncryptionIssueRequest {
   std::string ca;
@@ -255,6 +276,12 @@ class CaService {
   Result<std::vector<CrlResult>> IssueChangedPartitionCrls(const services::Actor& actor,
                                                            const std::string& ca,
                                                            bool all_partitions = false);
+  // The CRL schedule: for every active CA holding its key, issues what is due under `policy`
+  // (a first CRL, the periodic refresh ahead of nextUpdate, and after status changes a full or
+  // delta CRL and the touched partitions' CRLs). The server runs it every few seconds. One
+  // CA's failure is reported in the result and does not stop the others.
+  Result<CrlRefreshReport> RefreshCrls(const services::Actor& actor,
+                                       const CrlRefreshPolicy& policy = {});
   // The latest CRL of a partition (public). kNotFound if none.
   Result<Bytes> LatestPartitionCrl(const std::string& ca, std::int64_t partition, bool delta);
   // Distribution point URL: <public_base_url>/crl/<ca>.crl, or <ca>-p<N>.crl for partition N.
@@ -298,6 +325,8 @@ class CaService {
   Result<std::optional<std::int64_t>> NextCrlPartition(const std::string& ca);
   Result<CrlResult> IssueCrlFor(const services::Actor& actor, const std::string& ca,
                                 std::optional<std::int64_t> partition, bool delta);
+  // True when some partition's latest full CRL has its nextUpdate at or before `horizon`.
+  Result<bool> PartitionCrlsNearExpiry(const std::string& ca, std::int64_t horizon);
   Status ChangeStatus(const services::Actor& actor, const std::string& ca,
                       const std::string& serial_hex, const std::string& action,
                       x509::RevocationReason reason);

@@ -37,6 +37,13 @@ std::vector<Profile> Build() {
   p.push_back({"device-enc", "Device encryption certificate", SubjectKind::kDevice,
                KeyPurposeKind::kEncryption, kEnc, {}, 730, 1825, {"CN"}, false, false,
                std::nullopt, {Policy("3")}});
+  // RFC 6960 section 4.2.2.2: the delegated OCSP responder of a CA (src/services/va). Short
+  // validity because ocsp-nocheck makes it unrevocable in practice (section 4.2.2.2.1: "CAs may
+  // choose to issue this type of certificate with a very short lifetime and renew it
+  // frequently").
+  p.push_back({"ocsp-signer", "Delegated OCSP response signing certificate", SubjectKind::kDevice,
+               KeyPurposeKind::kSigning, kDigitalSignature, {std::string(oid::kKpOcspSigning)}, 30,
+               90, {"CN"}, false, false, std::nullopt, {}, /*ocsp_nocheck=*/true});
   p.push_back({"industry-ca", "Industry CA (ministry) certificate", SubjectKind::kCa,
                KeyPurposeKind::kCa, kCaUsage, {}, 3650 * 2, 3650 * 3, {"CN", "O"}, false, false,
                std::nullopt, {}});

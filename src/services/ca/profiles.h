@@ -33,6 +33,9 @@ struct Profile {
   bool allows_organization_identity = false;  // OrganizationCode, USCC, IC reg., tax number
   std::optional<int> path_len;                // CA profiles
   std::vector<std::string> policy_oids;
+  // RFC 6960 section 4.2.2.2.1: a delegated OCSP signing certificate carries
+  // id-pkix-ocsp-nocheck so clients need not check the responder's own status.
+  bool ocsp_nocheck = false;
 };
 
 // Every profile, in a stable order.

@@ -106,7 +106,8 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
   }
   Config c;
   c.home = home;
-  GMPKI_RETURN_IF_ERROR(CheckKeys(root, "", {"node", "database", "device", "server", "ca", "ra", "km", "audit"}));
+  GMPKI_RETURN_IF_ERROR(CheckKeys(root, "", {"node", "database", "device", "server", "ca", "ra", "km", "audit",
+                                             "ocsp", "directory"}));
   auto table = [&](const char* name) -> Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
@@ -185,11 +186,12 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
   GMPKI_ASSIGN_OR_RETURN(const toml::table* ca, table("ca"));
   if (ca) {
     GMPKI_RETURN_IF_ERROR(CheckKeys(*ca, "ca", {"public_base_url", "default_validity_days", "crl_validity_hours",
-                                                "crl_partition_size"}));
+                                                "crl_partition_size", "crl_refresh_seconds"}));
     GMPKI_RETURN_IF_ERROR(Get(*ca, "ca", "public_base_url", c.public_base_url));
     GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "default_validity_days", c.default_validity_days, 1, 36500));
     GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "crl_validity_hours", c.crl_validity_hours, 1, 24 * 366));
     GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "crl_partition_size", c.crl_partition_size, 0, 10'000'000));
+    GMPKI_RETURN_IF_ERROR(GetInt(*ca, "ca", "crl_refresh_seconds", c.crl_refresh_seconds, 0, 86400));
   }
   if (c.public_base_url.rfind("http://", 0) != 0 && c.public_base_url.rfind("https://", 0) != 0) {
     return Invalid("ca.public_base_url must be an http:// or https:// URL");
@@ -230,6 +232,44 @@ Result<Config> Config::Parse(const std::string& text, const fs::path& home) {
     return Invalid("km.url must be an https:// URL (the CA reaches its KM over mutual TLS)");
   }
   if (c.km_pool_low_water > c.km_pool_target) return Invalid("km.pool_low_water must not exceed km.pool_target");
+
+  GMPKI_ASSIGN_OR_RETURN(const toml::table* oc, table("ocsp"));
+  if (oc) {
+    GMPKI_RETURN_IF_ERROR(CheckKeys(*oc, "ocsp", {"enabled", "validity_minutes", "refresh_margin_minutes",
+                                                  "cache_mb"}));
+    GMPKI_RETURN_IF_ERROR(Get(*oc, "ocsp", "enabled", c.ocsp_enabled));
+    GMPKI_RETURN_IF_ERROR(GetInt(*oc, "ocsp", "validity_minutes", c.ocsp_validity_minutes, 5, 7 * 24 * 60));
+    GMPKI_RETURN_IF_ERROR(GetInt(*oc, "ocsp", "refresh_margin_minutes", c.ocsp_refresh_margin_minutes, 1,
+                                 7 * 24 * 60));
+    GMPKI_RETURN_IF_ERROR(GetInt(*oc, "ocsp", "cache_mb", c.ocsp_cache_mb, 1, 1 << 20));
+  }
+  if (c.ocsp_refresh_margin_minutes >= c.ocsp_validity_minutes) {
+    return Invalid("ocsp.refresh_margin_minutes must be less than ocsp.validity_minutes");
+  }
+  GMPKI_ASSIGN_OR_RETURN(const toml::table* dir, table("directory"));
+  if (dir) {
+    GMPKI_RETURN_IF_ERROR(CheckKeys(*dir, "directory", {"url", "bind_dn", "password_file", "suffix",
+                                                        "revoked_policy", "replica_url"}));
+    GMPKI_RETURN_IF_ERROR(Get(*dir, "directory", "url", c.directory_url));
+    GMPKI_RETURN_IF_ERROR(Get(*dir, "directory", "bind_dn", c.directory_bind_dn));
+    std::string pw;
+    GMPKI_RETURN_IF_ERROR(Get(*dir, "directory", "password_file", pw));
+    c.directory_password_file = pw;
+    GMPKI_RETURN_IF_ERROR(Get(*dir, "directory", "suffix", c.directory_suffix));
+    GMPKI_RETURN_IF_ERROR(Get(*dir, "directory", "revoked_policy", c.directory_revoked_policy));
+    GMPKI_RETURN_IF_ERROR(Get(*dir, "directory", "replica_url", c.directory_replica_url));
+  }
+  if (!c.directory_url.empty()) {
+    if (c.directory_url.rfind("ldap://", 0) != 0 && c.directory_url.rfind("ldaps://", 0) != 0) {
+      return Invalid("directory.url must be an ldap:// or ldaps:// URL");
+    }
+    if (c.directory_bind_dn.empty() || c.directory_password_file.empty()) {
+      return Invalid("directory.url needs directory.bind_dn and directory.password_file");
+    }
+  }
+  if (c.directory_revoked_policy != "keep" && c.directory_revoked_policy != "remove") {
+    return Invalid("directory.revoked_policy must be \"keep\" or \"remove\"");
+  }
 
   GMPKI_ASSIGN_OR_RETURN(const toml::table* au, table("audit"));
   if (au) {
@@ -277,7 +317,8 @@ std::string Config::ToToml() const {
       {"ca", toml::table{{"public_base_url", public_base_url},
                          {"default_validity_days", default_validity_days},
                          {"crl_validity_hours", crl_validity_hours},
-                         {"crl_partition_size", crl_partition_size}}},
+                         {"crl_partition_size", crl_partition_size},
+                         {"crl_refresh_seconds", crl_refresh_seconds}}},
       {"ra", toml::table{{"name", ra_name}, {"ca_url", ra_ca_url}}},
       {"km", toml::table{{"url", km_url},
                          {"pool_target", km_pool_target},
@@ -285,7 +326,19 @@ std::string Config::ToToml() const {
                          {"retention_years", km_retention_years},
                          {"recovery_window_hours", km_recovery_window_hours}}},
       {"audit", toml::table{{"checkpoint_interval_seconds", checkpoint_interval_seconds}}},
+      {"ocsp", toml::table{{"enabled", ocsp_enabled},
+                           {"validity_minutes", ocsp_validity_minutes},
+                           {"refresh_margin_minutes", ocsp_refresh_margin_minutes},
+                           {"cache_mb", ocsp_cache_mb}}},
   };
+  if (!directory_url.empty()) {
+    t.insert("directory", toml::table{{"url", directory_url},
+                                      {"bind_dn", directory_bind_dn},
+                                      {"password_file", directory_password_file.string()},
+                                      {"suffix", directory_suffix},
+                                      {"revoked_policy", directory_revoked_policy},
+                                      {"replica_url", directory_replica_url}});
+  }
   std::ostringstream os;
   os << "# gmpki node configuration. Every key is validated at start.\n" << t << "\n";
   return os.str();

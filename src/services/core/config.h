@@ -50,6 +50,10 @@ struct Config {
   // Partitioned CRLs (services/ca/ca_service.h CaSettings::crl_partition_size): 0 = one CRL per
   // CA; N > 0 = end-entity certificates in partitions of about N, each with its own CRL.
   int crl_partition_size = 0;
+  // The CRL schedule (services/ca README "CRL schedule"): every this many seconds the server
+  // issues what is due (first CRLs, refresh at half the validity, CRLs after revocations).
+  // 0 = off (CRLs only when an operator issues them).
+  int crl_refresh_seconds = 5;
 
   // [ra] (nodes with role "ra")
   std::string ra_name = "demo-ra";  // the name the CA knows this RA by
@@ -68,6 +72,23 @@ struct Config {
   int km_pool_low_water = 2000;
   int km_retention_years = 10;            // PF-05: at least 10
   int km_recovery_window_hours = 24;      // dual control: the second approval within this time
+
+  // [ocsp] The OCSP responder of a CA node (services/va), at <public_base_url>/ocsp on the
+  // plain-HTTP address; issued certificates name it in authorityInfoAccess.
+  bool ocsp_enabled = true;
+  int ocsp_validity_minutes = 60;        // nextUpdate - thisUpdate of a response
+  int ocsp_refresh_margin_minutes = 10;  // re-signed when less than this is left
+  int ocsp_cache_mb = 512;               // pre-signed responses held in memory
+
+  // [directory] LDAP publication (services/directory): the CA's certificates and CRLs written to
+  // the master directory, which pushes them to its replicas. Empty url: publication off. The
+  // section is written only when url is set (tools/ldap/slapd-instance.sh up prints one).
+  std::string directory_url;            // ldap://host:port/
+  std::string directory_bind_dn;
+  std::filesystem::path directory_password_file;  // the bind password (never in this file)
+  std::string directory_suffix = "dc=gmpki,dc=test";
+  std::string directory_revoked_policy = "keep";  // "keep" | "remove"
+  std::string directory_replica_url;    // informational: where relying parties read
 
   // [audit]
   int checkpoint_interval_seconds = 60;

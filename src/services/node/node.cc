@@ -132,6 +132,16 @@ Result<std::string> JsonString(const nlohmann::json& j, const char* key) {
 
 using namespace internal;  // NOLINT: this file's own helpers
 
+// The CA's settings from the node's configuration. A CA node serving OCSP names its responder
+// in the certificates it issues (authorityInfoAccess id-ad-ocsp, RFC 5280 §4.2.2.1).
+static ca::CaSettings CaSettingsFor(const services::Config& cfg) {
+  ca::CaSettings s{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours, cfg.crl_partition_size};
+  const bool serves_ca = cfg.roles.empty() ||
+                         std::find(cfg.roles.begin(), cfg.roles.end(), "ca") != cfg.roles.end();
+  if (cfg.ocsp_enabled && serves_ca) s.ocsp_url = cfg.public_base_url + "/ocsp";
+  return s;
+}
+
 std::vector<store::Migration> AllMigrations() {
   std::vector<store::Migration> all = services::CoreMigrations();
   for (auto& m : audit::AuditMigrations()) all.push_back(std::move(m));
@@ -140,6 +150,8 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : cmp::CmpMigrations()) all.push_back(std::move(m));
   for (auto& m : ra_batch::BatchMigrations()) all.push_back(std::move(m));
   for (auto& m : km::KmMigrations()) all.push_back(std::move(m));
+  for (auto& m : va::VaMigrations()) all.push_back(std::move(m));
+  for (auto& m : evidence::EvidenceMigrations()) all.push_back(std::move(m));
   return all;
 }
 
@@ -256,6 +268,8 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
   {
     GMPKI_ASSIGN_OR_RETURN(auto s, dev->OpenSession());
     GMPKI_RETURN_IF_ERROR(s->GenerateKeyPair(kAuditKeyLabel, device::KeyPurpose::kSign));
+    // The evidence log's tree-head key (AS-06, node_services.cc).
+    GMPKI_RETURN_IF_ERROR(s->GenerateKeyPair("evidence-log", device::KeyPurpose::kSign));
   }
   // 2. Database and schema.
   GMPKI_ASSIGN_OR_RETURN(auto db, store::OpenDatabase(cfg.database_url));
@@ -287,7 +301,7 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
 
   // 4. Demo hierarchy: root -> industry CA -> business CA (LD/T 02.1 §7.2), with first CRLs.
   if (o.demo && o.demo_hierarchy && has_role("ca")) {
-    ca::CaSettings settings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours, cfg.crl_partition_size};
+    ca::CaSettings settings = CaSettingsFor(cfg);
     ca::CaService ca(*db, *dev, clock, settings);
     Actor sec{InitialOperatorName(Role::kSecurityAdmin), Role::kSecurityAdmin};
     Actor op{InitialOperatorName(Role::kCaOperator), Role::kCaOperator};
@@ -312,8 +326,7 @@ Result<InitResult> InitHome(const InitOptions& o, const Clock& clock) {
     Actor sys{InitialOperatorName(Role::kSystemAdmin), Role::kSystemAdmin};
     GMPKI_RETURN_IF_ERROR(registry.Enrol(sys, reviewer, Role::kRaOperator, reviewer, fp));
     result.credential_dirs.push_back(dir);
-    ca::CaService ca(*db, *dev, clock, ca::CaSettings{cfg.node_name, cfg.public_base_url, cfg.crl_validity_hours,
-                                                    cfg.crl_partition_size});
+    ca::CaService ca(*db, *dev, clock, CaSettingsFor(cfg));
     ra::LocalCaGateway gateway(ca, cfg.ra_name);
     GMPKI_ASSIGN_OR_RETURN(auto codec, pii::PiiCodec::Create(*dev));
     ra::RaService ra(*db, std::make_shared<const pii::PiiCodec>(std::move(codec)), gateway, clock,
@@ -376,8 +389,7 @@ Result<std::unique_ptr<Node>> Node::Open(const fs::path& home, const std::vector
   n->device_ = std::move(dev);
   GMPKI_ASSIGN_OR_RETURN(n->db_, store::OpenDatabase(n->config_.database_url));
   GMPKI_RETURN_IF_ERROR(n->db_->Migrate(AllMigrations()));
-  ca::CaSettings settings{n->config_.node_name, n->config_.public_base_url,
-                          n->config_.crl_validity_hours, n->config_.crl_partition_size};
+  ca::CaSettings settings = CaSettingsFor(n->config_);
   n->ca_ = std::make_unique<ca::CaService>(*n->db_, *n->device_, n->clock_, settings);
   n->operators_ = std::make_unique<services::OperatorRegistry>(*n->db_, n->clock_, n->config_.node_name);
   n->ra_trust_ = std::make_unique<ca::RaTrust>(*n->db_, *n->ca_, n->clock_, n->config_.node_name);

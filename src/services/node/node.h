@@ -27,6 +27,13 @@
 #include "services/ca/ca_service.h"
 #include "services/ca/ra_trust.h"
 #include "services/cmp/cmp_service.h"
+#include "services/directory/directory_sync.h"
+#include "services/directory/ldap_publisher.h"
+#include "services/evidence/evidence_log.h"
+#include "services/va/ca_status_source.h"
+#include "services/va/ocsp_responder.h"
+#include "services/va/ocsp_signers.h"
+#include "services/va/status_index.h"
 #include "services/km/km_service.h"
 #include "services/pii/pii.h"
 #include "services/ra/ra_service.h"
@@ -160,6 +167,28 @@ class Node {
   // CA node, step 3: stores the certificates and sets [km] url; reopen the node to use it.
   Status ImportKmLink(const nlohmann::json& response, const std::string& km_url);
 
+  // --- LDAP publication and the evidence log (node_services.cc) ---
+  // The publisher of the CA's certificates and CRLs to the master directory ([directory]);
+  // kFailedPrecondition when directory.url is not set. Created on first use (no connection is
+  // made until the first sync).
+  Result<directory::DirectorySync*> Directory();
+  // The accountability evidence log (AS-06): a Merkle-tree transparency log signed by the
+  // device key "evidence-log" (generated at first use on a home that lacks it).
+  Result<evidence::EvidenceLog*> Evidence();
+
+  // The OCSP responder of a CA node ([ocsp] enabled): the status index loaded from the CA's
+  // tables, the responder with its pre-signed cache and a delegated signer per CA. Created on
+  // first use (loads every certificate's status; seconds per million). The server keeps it fed:
+  // Ocsp().source.Poll() every second, responder.RefreshCache() every minute, and
+  // signers.ProvisionAll() daily.
+  struct OcspStack {
+    va::StatusIndex index;
+    std::unique_ptr<va::CaStatusSource> source;
+    std::unique_ptr<va::OcspResponder> responder;
+    std::unique_ptr<va::OcspSignerManager> signers;
+  };
+  Result<OcspStack*> Ocsp();
+
   // Verifies the whole audit log against the audit key.
   Result<audit::VerifyReport> VerifyAudit();
 
@@ -188,6 +217,11 @@ class Node {
   std::unique_ptr<ra::RaService> ra_;
   std::unique_ptr<km::KmService> km_;
   std::unique_ptr<ca::KmGateway> km_gateway_;
+  std::mutex services_mu_;
+  std::unique_ptr<directory::LdapPublisher> ldap_;
+  std::unique_ptr<directory::DirectorySync> directory_;
+  std::unique_ptr<evidence::EvidenceLog> evidence_;
+  std::unique_ptr<OcspStack> ocsp_;
   // Opens the KM service and the CA's KM gateway as the configuration says (node_km.cc).
   Status OpenKm();
 };

@@ -207,45 +207,17 @@ class SqliteTransaction final : public Transaction {
   }
 
   Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params) override {
-    GMPKI_ASSIGN_OR_RETURN(CachedStmt stmt, Prepare(sql, params));
     std::vector<Row> rows;
-    const int ncol = sqlite3_column_count(stmt.get());
-    int rc;
-    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-      std::vector<Value> values;
-      values.reserve(ncol);
-      for (int c = 0; c < ncol; ++c) {
-        sqlite3_stmt* s = stmt.get();
-        switch (sqlite3_column_type(s, c)) {
-          case SQLITE_INTEGER:
-            values.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(s, c)));
-            break;
-          case SQLITE_TEXT: {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
-            values.emplace_back(std::string(p, sqlite3_column_bytes(s, c)));
-            break;
-          }
-          case SQLITE_BLOB: {
-            // A zero-length blob has a null pointer; it is still an empty blob, not NULL.
-            const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, c));
-            const int n = sqlite3_column_bytes(s, c);
-            values.emplace_back(n > 0 ? Bytes(p, p + n) : Bytes());
-            break;
-          }
-          case SQLITE_NULL:
-            values.emplace_back(Null{});
-            break;
-          default:
-            return Fail(Error(ErrorCode::kUnsupported,
-                              fmt::format("sqlite: column {} is REAL; portable SQL has only "
-                                          "INTEGER, TEXT and BLOB",
-                                          sqlite3_column_name(s, c))));
-        }
-      }
-      rows.emplace_back(std::move(values));
-    }
-    if (rc != SQLITE_DONE) return Fail(SqliteError(rc, db_, "query"));
+    GMPKI_RETURN_IF_ERROR(Step(sql, params, [&](Row& row) -> Status {
+      rows.emplace_back(std::move(row.mutable_values()));
+      return OkStatus();
+    }, /*reuse=*/false));
     return rows;
+  }
+
+  Status QueryEach(std::string_view sql, const std::vector<Value>& params,
+                   const std::function<Status(const Row&)>& fn) override {
+    return Step(sql, params, [&](Row& row) { return fn(row); }, /*reuse=*/true);
   }
 
   Status Commit() override {
@@ -272,6 +244,63 @@ class SqliteTransaction final : public Transaction {
     Status s = sqlite3_get_autocommit(db_) != 0 ? OkStatus() : ExecPlain(db_, "ROLLBACK");
     Finish();
     return s;
+  }
+
+  // Steps a query, filling `row` per result row. With `reuse` the same Row is refilled (values
+  // of the same type assigned in place, keeping string and blob capacity); without it the
+  // callback may move the values out. A callback error ends the query and is returned as is
+  // (the caller's decision, not a failed statement: the transaction stays usable).
+  template <class Fn>
+  Status Step(std::string_view sql, const std::vector<Value>& params, Fn&& fn, bool reuse) {
+    GMPKI_ASSIGN_OR_RETURN(CachedStmt stmt, Prepare(sql, params));
+    sqlite3_stmt* s = stmt.get();
+    const int ncol = sqlite3_column_count(s);
+    Row row{std::vector<Value>(static_cast<std::size_t>(ncol))};
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      std::vector<Value>& values = row.mutable_values();
+      if (!reuse) values.assign(static_cast<std::size_t>(ncol), Value{});
+      for (int c = 0; c < ncol; ++c) {
+        Value& v = values[static_cast<std::size_t>(c)];
+        switch (sqlite3_column_type(s, c)) {
+          case SQLITE_INTEGER:
+            v = static_cast<std::int64_t>(sqlite3_column_int64(s, c));
+            break;
+          case SQLITE_TEXT: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
+            const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, c));
+            if (auto* str = std::get_if<std::string>(&v)) {
+              str->assign(p, n);
+            } else {
+              v = std::string(p, n);
+            }
+            break;
+          }
+          case SQLITE_BLOB: {
+            // A zero-length blob has a null pointer; it is still an empty blob, not NULL.
+            const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, c));
+            const int n = sqlite3_column_bytes(s, c);
+            if (auto* b = std::get_if<Bytes>(&v)) {
+              b->assign(p, p + n);
+            } else {
+              v = n > 0 ? Bytes(p, p + n) : Bytes();
+            }
+            break;
+          }
+          case SQLITE_NULL:
+            v = Null{};
+            break;
+          default:
+            return Fail(Error(ErrorCode::kUnsupported,
+                              fmt::format("sqlite: column {} is REAL; portable SQL has only "
+                                          "INTEGER, TEXT and BLOB",
+                                          sqlite3_column_name(s, c))));
+        }
+      }
+      GMPKI_RETURN_IF_ERROR(fn(row));
+    }
+    if (rc != SQLITE_DONE) return Fail(SqliteError(rc, db_, "query"));
+    return OkStatus();
   }
 
  private:

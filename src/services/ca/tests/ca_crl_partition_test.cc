@@ -345,3 +345,92 @@ TYPED_TEST(CaCrlPartitionTest, PublicRouteServesPartitionCrlsAtTheirDistribution
 
 }  // namespace
 }  // namespace gmpki::ca
+
+// The CRL schedule (README "CRL schedule"): what the server's timer runs.
+namespace gmpki::ca {
+namespace {
+
+template <class B>
+class CaCrlScheduleTest : public CaCrlPartitionTest<B> {
+ protected:
+  // Which CRLs a refresh issued, as "<ca-less> full|delta|p<N>" strings in issue order.
+  static std::vector<std::string> Kinds(const CrlRefreshReport& r) {
+    std::vector<std::string> out;
+    for (const auto& c : r.issued) {
+      out.push_back(c.partition ? "p" + std::to_string(*c.partition)
+                                : (c.delta_base ? "delta" : "full"));
+    }
+    return out;
+  }
+  CrlRefreshReport Refresh(const CrlRefreshPolicy& policy = {}) {
+    auto r = this->ca_->RefreshCrls(kOp, policy);
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_TRUE(r->failures.empty());
+    return r.ok() ? *r : CrlRefreshReport{};
+  }
+};
+TYPED_TEST_SUITE(CaCrlScheduleTest, store::testutil::AllBackends, store::testutil::BackendNames);
+
+// req: CA-03
+TYPED_TEST(CaCrlScheduleTest, IssuesFirstCrlsThenOnlyWhatChangedOrNearsExpiry) {
+  auto a = this->Issue();
+  auto b = this->Issue();
+  auto c = this->Issue();  // partitions 0 0 1
+  // First tick: each CA's first full CRL and every partition's (empty ones too: each
+  // distribution point in use must serve a CRL).
+  EXPECT_EQ(this->Kinds(this->Refresh()),
+            (std::vector<std::string>{"full", "p0", "p1", "full"}));  // biz, then root
+  EXPECT_TRUE(this->Refresh().issued.empty()) << "nothing changed, nothing is due";
+
+  // A revocation: the small CA's full CRL and the touched partition only.
+  ASSERT_TRUE(this->ca_->Revoke(kOp, "biz", c.record.serial_hex, x509::RevocationReason::kKeyCompromise).ok());
+  auto r = this->Refresh();
+  ASSERT_EQ(this->Kinds(r), (std::vector<std::string>{"full", "p1"}));
+  for (const auto& crl : r.issued) {
+    auto parsed = x509::Crl::FromDer(crl.der);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_TRUE(parsed->Find(SerialBytes(c.record.serial_hex))) << "the revoked serial is listed";
+    EXPECT_FALSE(parsed->Find(SerialBytes(a.record.serial_hex)));
+  }
+  EXPECT_TRUE(this->Refresh().issued.empty());
+  auto latest = this->ca_->LatestCrl("biz", false);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(*latest, r.issued[0].der) << "the distribution point serves the new CRL at once";
+
+  // A large CA (policy: full CRL on change only up to 0 entries) gets a delta at once; the full
+  // CRL waits for its schedule.
+  CrlRefreshPolicy large;
+  large.full_on_change_max_entries = 0;
+  ASSERT_TRUE(this->ca_->Hold(kOp, "biz", b.record.serial_hex).ok());
+  r = this->Refresh(large);
+  ASSERT_EQ(this->Kinds(r), (std::vector<std::string>{"delta", "p0"}));
+  auto delta = x509::Crl::FromDer(r.issued[0].der);
+  ASSERT_TRUE(delta.ok());
+  EXPECT_TRUE(delta->Find(SerialBytes(b.record.serial_hex)));
+  EXPECT_FALSE(delta->Find(SerialBytes(c.record.serial_hex))) << "already in the base CRL";
+  EXPECT_TRUE(this->Refresh(large).issued.empty()) << "the delta covers the change";
+  // Without deltas the large CA publishes nothing until its full CRL is due.
+  ASSERT_TRUE(this->ca_->Release(kOp, "biz", b.record.serial_hex).ok());
+  large.delta_crls = false;
+  EXPECT_EQ(this->Kinds(this->Refresh(large)), (std::vector<std::string>{"p0"}));
+
+  // Half the validity period later every CRL is re-issued ahead of its nextUpdate.
+  this->clock_.Advance(std::chrono::hours(12));
+  EXPECT_EQ(this->Kinds(this->Refresh()),
+            (std::vector<std::string>{"full", "p0", "p1", "full"}));
+  EXPECT_TRUE(this->Refresh().issued.empty());
+  // CRL numbers kept increasing through it all (RFC 5280 §5.2.3).
+  auto crl = x509::Crl::FromDer(*this->ca_->LatestCrl("biz", false));
+  ASSERT_TRUE(crl.ok());
+  EXPECT_GT(*crl->crl_number(), *delta->crl_number());
+}
+
+// req: CA-03
+TYPED_TEST(CaCrlScheduleTest, NeedsCrlPermission) {
+  auto r = this->ca_->RefreshCrls(kAud);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace gmpki::ca

@@ -33,6 +33,16 @@ TEST(ConfigTest, DefaultsAndRoundTrip) {
   ASSERT_TRUE(ra_only.ok()) << ra_only.error().ToString();
   EXPECT_EQ(ra_only->ra_name, "gd-ra");
   EXPECT_EQ(Config::Parse(ra_only->ToToml(), "/srv/gmpki")->ra_ca_url, "https://ca.example:8443");
+  // No [directory] section unless publication is configured (the all-in-one appends one).
+  EXPECT_EQ(c->ToToml().find("[directory]"), std::string::npos);
+  c->directory_url = "ldap://127.0.0.1:3890/";
+  c->directory_bind_dn = "cn=manager,dc=gmpki,dc=test";
+  c->directory_password_file = "/srv/gmpki/ldap/master/manager.pw";
+  auto dir = Config::Parse(c->ToToml(), "/srv/gmpki");
+  ASSERT_TRUE(dir.ok()) << dir.error().ToString();
+  EXPECT_EQ(dir->directory_url, "ldap://127.0.0.1:3890/");
+  EXPECT_EQ(dir->directory_password_file, "/srv/gmpki/ldap/master/manager.pw");
+  EXPECT_EQ(dir->crl_refresh_seconds, 5);
 }
 
 // req: CC-FMT
@@ -55,6 +65,13 @@ TEST(ConfigTest, EveryKeyIsValidated) {
       {"[ca]\npublic_base_url = 'ftp://x'\n", "public_base_url"},
       {"[ca]\ncrl_validity_hours = 0\n", "crl_validity_hours"},
       {"[ca]\ncrl_partition_size = -1\n", "crl_partition_size"},
+      {"[ca]\ncrl_refresh_seconds = -5\n", "crl_refresh_seconds"},
+      {"[directory]\nurl = 'http://ldap'\n", "directory.url must be an ldap://"},
+      {"[directory]\nurl = 'ldap://127.0.0.1:389/'\n", "needs directory.bind_dn"},
+      {"[directory]\nrevoked_policy = 'burn'\n", "directory.revoked_policy"},
+      {"[directory]\nbase = 'x'\n", "unknown key 'directory.base'"},
+      {"[ocsp]\nvalidity_minutes = 10\nrefresh_margin_minutes = 10\n", "refresh_margin_minutes must be less"},
+      {"[ocsp]\nenabled = 'yes'\n", "ocsp.enabled"},
       {"[km]\nretention_years = 5\n", "km.retention_years"},
       {"[km]\nurl = 'http://km:8444'\n", "km.url must be an https://"},
       {"[km]\npool_target = 10\npool_low_water = 20\n", "pool_low_water must not exceed"},
